@@ -1,0 +1,39 @@
+# The two commands a new machine needs: `make run` and `make test`. Everything else builds on .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint unit bench package clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[worker,dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	test -d $(DATA) || $(BIN)/dataset-downloads sample-data $(DATA)
+	$(BIN)/dataset-downloads serve --data $(DATA) --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy edge worker dataset_downloads tests benchmarks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint unit
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/edge.py
+
+package: $(STAMP)
+	@echo "make package: arrives with the infrastructure issue" && exit 1
+
+clean:
+	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,24 @@
+"""The seam between producing a response and sending it: status, headers, then an iterator of body chunks.
+
+The worker's HTTP handler returns a :class:`Response`; the Lambda streaming runtime, the buffered handler and
+the local server each send one. Once the first chunk is sent, the status cannot change: an exception raised
+by ``body`` must make the transport fail the stream (error trailers in Lambda, no final chunk locally).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+
+def _empty() -> Iterator[bytes]:
+    return iter(())
+
+
+@dataclass
+class Response:
+    """An HTTP response whose body is produced lazily, chunk by chunk."""
+
+    status: int
+    headers: dict[str, str]
+    body: Iterable[bytes] = field(default_factory=_empty)
