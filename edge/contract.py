@@ -102,7 +102,7 @@ def parse_request(method: str, path: str, query: str) -> DownloadRequest:
     dataset, fmt = _parse_path(path)
     filters, fields, limit = _parse_query(query)
     request = DownloadRequest(
-        method=method,  # type: ignore[arg-type]  # narrowed by the METHODS check above
+        method=method,
         dataset=dataset,
         format=fmt,
         filters=filters,
