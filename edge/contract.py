@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 from urllib.parse import unquote_to_bytes
 
@@ -157,6 +157,7 @@ def _parse_path(path: str) -> tuple[str, Format]:
     return dataset, Format(fmt)
 
 
+@lru_cache(maxsize=256)
 def _suggest(name: str) -> str | None:
     guess = name.replace("_", "-").replace(" ", "-")
     candidates = [*PARAMETERS, *ALIASES]
@@ -242,7 +243,7 @@ class _Query:
         if self.error_class is not None:
             summary = "; ".join(f"{quote_input(p.name)}: {p.reason}" for p in self.problems[:5])
             valid = ", ".join(PARAMETERS)
-            detail = f"The query is not valid: {summary}. Valid parameters: {valid}."
+            detail = f"The query is not valid: {summary} (valid parameters: {valid})."
             raise self.error_class(detail, tuple(self.problems[:20]))
         filters = tuple((column, tuple(sorted(values))) for column, values in sorted(self.filters.items()) if values)
         return filters, tuple(self.fields), self.limit
