@@ -1,19 +1,19 @@
 """The request contract shared by the edge and the worker: ``(method, path, query)`` → :class:`DownloadRequest`.
 
-Pure and light: pydantic and the standard library only, so the worker can import it and the edge stays
-small. Every rule of DESIGN §1 lives here; :mod:`edge.canonical` turns a request back into its one URL.
+Pure and light: the standard library only (a frozen dataclass, explicit checks), so the worker can import it
+and the edge fits Lambda@Edge's 1 MB viewer-request quota (docs/edge.md, "Standard library only"). Every rule of
+DESIGN §1 lives here; :mod:`edge.canonical` turns a request back into its one URL.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from typing import Literal
 from urllib.parse import unquote_to_bytes
-
-from pydantic import BaseModel, ConfigDict
 
 from edge.canonical import canonicalise
 from edge.errors import (
@@ -39,7 +39,8 @@ class Format(StrEnum):
     GEOJSON = "geojson"
 
 
-METHODS = ("GET", "HEAD")
+Method = Literal["GET", "HEAD"]
+METHODS: tuple[Method, ...] = ("GET", "HEAD")
 FILTER_PARAMETERS = ("entity", "organisation-entity", "quality", "reference")
 ALIASES = {"organization-entity": "organisation-entity"}
 PARAMETERS = (*FILTER_PARAMETERS, "fields", "limit")
@@ -55,22 +56,31 @@ _FIELD = re.compile(r"[a-z0-9_-]{1,100}")
 _EXTENSION = re.compile(r"[A-Za-z]{1,20}")
 _DIGITS = re.compile(r"[0-9]{1,20}")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_METHOD_NAMES: dict[str, Method] = {method: method for method in METHODS}
 
 
-class DownloadRequest(BaseModel):
+# Not slots: ``canonical`` is a cached_property, which stores its value in the instance __dict__ (bypassing the
+# frozen __setattr__); equality, hash and repr use the fields only, so the cached value never takes part.
+@dataclass(frozen=True, kw_only=True)
+class DownloadRequest:
     """A valid download request. Build it with :func:`parse_request`, which keeps it in canonical order:
     filters sorted by column, each column's values deduplicated and sorted; ``fields`` in the user's order
     without duplicates; ``limit`` absent or 1..100,000,000. ``method`` is not part of the canonical form.
+    Direct construction checks only ``method`` and ``format`` (a format name becomes a :class:`Format`).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    method: Literal["GET", "HEAD"] = "GET"
+    method: Method = "GET"
     dataset: str
     format: Format
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
     fields: tuple[str, ...] = ()
     limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be GET or HEAD, got {self.method!r}")
+        if type(self.format) is not Format:
+            object.__setattr__(self, "format", Format(self.format))  # ValueError for an unknown format
 
     @cached_property
     def canonical(self) -> str:
@@ -95,14 +105,15 @@ def parse_request(method: str, path: str, query: str) -> DownloadRequest:
     >>> parse_request("GET", "/Conservation-Area.CSV", "organization-entity=2,1&fields=name").filters
     (('organisation-entity', ('1', '2')),)
     """
-    if method not in METHODS:
+    checked = _METHOD_NAMES.get(method)
+    if checked is None:
         raise MethodNotAllowed(f"Method {quote_input(method)} is not allowed: use GET or HEAD.")
     if len(path) + (len(query) + 1 if query else 0) > MAX_URI_LENGTH:
         raise UriTooLong(f"The URI with its query is longer than {MAX_URI_LENGTH} characters.")
     dataset, fmt = _parse_path(path)
     filters, fields, limit = _parse_query(query)
     request = DownloadRequest(
-        method=method,
+        method=checked,
         dataset=dataset,
         format=fmt,
         filters=filters,

@@ -24,7 +24,7 @@ CONFIG_DOCUMENT = {
 @pytest.fixture
 def config() -> EdgeConfig:
     """The test configuration, validated."""
-    return EdgeConfig.model_validate(CONFIG_DOCUMENT)
+    return EdgeConfig.from_dict(CONFIG_DOCUMENT)
 
 
 @pytest.fixture

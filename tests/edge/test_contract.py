@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.canonical import canonical_query, canonical_uri
-from edge.contract import Format, parse_request
+from edge.contract import DownloadRequest, Format, parse_request
 from edge.errors import (
     InvalidParameter,
     InvalidPath,
@@ -22,6 +24,41 @@ def test_spellings_of_one_request_are_equal() -> None:
     assert a == b
     assert a.format is Format.CSV
     assert a.filters == (("organisation-entity", ("1", "2")),)
+
+
+def test_a_request_is_frozen_hashable_and_equal_by_fields_only() -> None:
+    computed = DownloadRequest(dataset="tree", format=Format.CSV, filters=(("entity", ("1",)),))
+    fresh = DownloadRequest(dataset="tree", format=Format.CSV, filters=(("entity", ("1",)),))
+    assert computed.canonical == "/tree.csv?entity=1"
+    # the cached canonical form lives in the instance __dict__ and takes no part in equality, hash or repr
+    assert "canonical" in vars(computed)
+    assert "canonical" not in vars(fresh)
+    assert computed == fresh
+    assert hash(computed) == hash(fresh)
+    assert len({computed, fresh, parse_request("GET", "/tree.csv", "entity=1")}) == 1
+    assert "canonical" not in repr(computed)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        computed.dataset = "other"  # type: ignore[misc]
+    assert dataclasses.replace(computed, limit=5).canonical == "/tree.csv?entity=1&limit=5"
+
+
+def test_defaults_and_method_are_not_in_the_canonical_form() -> None:
+    head = DownloadRequest(method="HEAD", dataset="tree", format=Format.PARQUET)
+    assert (head.filters, head.fields, head.limit) == ((), (), None)
+    assert head.is_whole_source
+    assert not head.is_filtered
+    assert head != DownloadRequest(dataset="tree", format=Format.PARQUET)
+    assert head.canonical == DownloadRequest(dataset="tree", format=Format.PARQUET).canonical
+
+
+def test_direct_construction_checks_method_and_format() -> None:
+    assert DownloadRequest(dataset="tree", format="parquet").format is Format.PARQUET  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="GET or HEAD"):
+        DownloadRequest(method="PUT", dataset="tree", format=Format.CSV)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="xlsx"):
+        DownloadRequest(dataset="tree", format="xlsx")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        DownloadRequest(dataset="tree", format=Format.CSV, surprise=1)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(

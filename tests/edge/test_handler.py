@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,7 @@ def test_an_s3_origin_is_replaced_by_the_worker(config: EdgeConfig) -> None:
 
 
 def test_a_loopback_worker_is_reached_over_http_with_its_port(config: EdgeConfig) -> None:
-    local = config.model_copy(update={"workers": {"eu-west-2": "127.0.0.1:8123"}, "default_worker_region": "eu-west-2"})
+    local = replace(config, workers={"eu-west-2": "127.0.0.1:8123"}, default_worker_region="eu-west-2")
     result = handle(load_event("cloudfront-origin-request-csv-filtered"), local, None)
     custom = result["origin"]["custom"]
     assert (custom["domainName"], custom["port"], custom["protocol"]) == ("127.0.0.1", 8123, "http")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from edge.config import EdgeConfig
@@ -49,5 +51,5 @@ def test_route(config: EdgeConfig, path: str, query: str, expected: Redirect | W
 
 
 def test_a_path_base_url_gives_a_relative_redirect(config: EdgeConfig) -> None:
-    local = config.model_copy(update={"source_base_url": "/source/"})
+    local = replace(config, source_base_url="/source/")
     assert route(parse_request("HEAD", "/Tree.PARQUET", ""), local, None) == Redirect("/source/tree.parquet", 7200)
