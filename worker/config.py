@@ -11,6 +11,8 @@ CACHE_UNFILTERED_MAX_AGE = "CACHE_UNFILTERED_MAX_AGE"
 CACHE_FILTERED_MAX_AGE = "CACHE_FILTERED_MAX_AGE"
 CACHE_ERROR_MAX_AGE = "CACHE_ERROR_MAX_AGE"
 GZIP_LEVEL = "GZIP_LEVEL"
+# Set by the Lambda runtime loop on every invocation from Lambda-Runtime-Trace-Id (read per request).
+TRACE_HEADER_ENV = "_X_AMZN_TRACE_ID"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,69 @@
+"""The text driver: chunk sizes, the first chunk's promptness, separators held back, sliced arrays."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from tests.worker.encoders.conftest import batch_of
+from worker.encoders.chunking import MAX_CHUNK, MIN_CHUNK, TEXT, present_bytes, slices, stream_rows, text_bytes
+
+
+def render(batch: pa.RecordBatch) -> bytes:
+    return b"".join(b"%d;" % n for n in batch.column(0).to_pylist() if n is not None)
+
+
+def wide(rows: int, start: int = 0) -> pa.RecordBatch:
+    return batch_of({"n": pa.array(range(start, start + rows), pa.int64())})
+
+
+def test_chunks_are_bounded_and_never_empty() -> None:
+    batches = [wide(50_000, i * 50_000) for i in range(8)]
+    chunks = list(stream_rows(iter(batches), render, head=b"[", separator=b";", tail=b"]", empty=b"[]"))
+    assert all(chunks)
+    assert all(len(chunk) <= MAX_CHUNK for chunk in chunks)
+    assert all(len(chunk) >= MIN_CHUNK for chunk in chunks[1:-1])
+    assert b"".join(chunks) == b"[" + b";".join(b"%d" % n for n in range(400_000)) + b"]"
+
+
+def test_first_chunk_is_yielded_before_the_second_batch_is_pulled() -> None:
+    pulled: list[int] = []
+
+    def source() -> object:
+        for index in range(3):
+            pulled.append(index)
+            yield wide(10, index * 10)
+
+    chunks = stream_rows(source(), render, head=b"", separator=b"", tail=b"", empty=b"")  # type: ignore[arg-type]
+    assert next(chunks).startswith(b"0;1;")
+    assert pulled == [0]
+
+
+def test_empty_and_zero_row_batches() -> None:
+    zero = wide(0)
+    assert list(stream_rows(iter([zero]), render, head=b"[", separator=b";", tail=b"]", empty=b"[]")) == [b"[]"]
+    assert list(stream_rows(iter([]), render, head=b"", separator=b"", tail=b"", empty=b"")) == []
+
+
+def test_slices_bound_input_bytes() -> None:
+    big = batch_of({"s": pa.array(["x" * 1000] * 5000, TEXT)})
+    parts = list(slices(big))
+    assert sum(part.num_rows for part in parts) == 5000
+    assert len(parts) > 1
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        pytest.param(pa.array(["ab", "c", "def"]), id="string"),
+        pytest.param(pa.array(["ab", "c", "def"], TEXT), id="large-string"),
+        pytest.param(pa.array(["zz", "ab", "c", "def"]).slice(1), id="sliced"),
+    ],
+)
+def test_text_bytes(array: pa.Array) -> None:  # type: ignore[type-arg]
+    assert text_bytes(array) == b"abcdef"
+
+
+def test_present_bytes() -> None:
+    assert present_bytes(pa.array(["a,b", "c"]), b',"') == {ord(",")}
+    assert present_bytes(pa.array(["ab"]), b',"') == set()

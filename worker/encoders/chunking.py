@@ -1,0 +1,141 @@
+"""Shared streaming machinery of the text encoders: slice batches, render rows, buffer bytes into chunks.
+
+A text format is a head, rows each followed by a separator, and a tail. The driver pulls a batch before it
+writes anything (so an error in the first batch happens before the first byte), keeps back the separator of
+the last row written so far (so the tail replaces it only when the input ended cleanly), and never writes
+the tail if the batch iterator raises: a truncated download does not parse as complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeAlias, cast
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MIN_CHUNK = 64 * 1024
+MAX_CHUNK = 1024 * 1024
+MAX_SLICE_ROWS = 65_536
+# Rendering a slice makes a few copies of its text: slicing by input bytes bounds that memory and makes
+# each slice's output about one chunk.
+SLICE_INPUT_BYTES = 1024 * 1024
+
+TEXT = pa.large_string()
+Column: TypeAlias = "pa.Array[Any]"
+
+
+def slices(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
+    """Split a batch into slices of about ``SLICE_INPUT_BYTES`` (at most ``MAX_SLICE_ROWS`` rows each)."""
+    rows = batch.num_rows
+    if rows == 0:
+        return
+    per_row = max(1, batch.nbytes // rows)
+    step = max(1, min(MAX_SLICE_ROWS, SLICE_INPUT_BYTES // per_row))
+    for start in range(0, rows, step):
+        yield batch.slice(start, step)
+
+
+def concat(*parts: Column | str) -> Column:
+    """Element-wise concatenation of ``large_string`` arrays and constant strings (null if any part is).
+
+    >>> concat("<", pa.array(["a", None], TEXT), ">").to_pylist()
+    ['<a>', None]
+    """
+    args = [pa.scalar(part, TEXT) if isinstance(part, str) else part for part in parts]
+    return join(args, "")
+
+
+def join(parts: Sequence[Column | pa.Scalar[Any]], separator: str) -> Column:
+    """Element-wise join of ``large_string`` arrays and scalars with ``separator`` between them."""
+    join_: Any = pc.binary_join_element_wise  # the stubs accept neither mixed scalars and arrays nor lists
+    return cast(Column, join_(*parts, pa.scalar(separator, TEXT)))
+
+
+def fill(array: Column, text: str) -> Column:
+    """``array`` with its nulls replaced by ``text``."""
+    return cast(Column, pc.fill_null(array, pa.scalar(text, TEXT)))
+
+
+def choose(mask: Column, when_true: Column | str, when_false: Column | str) -> Column:
+    """Element-wise ``when_true if mask else when_false`` (constants may be plain strings)."""
+    if_else: Any = pc.if_else
+    return cast(Column, if_else(mask, when_true, when_false))
+
+
+def text_bytes(array: Column) -> bytes:
+    """The concatenated UTF-8 of a null-free string or large_string array, copied once.
+
+    >>> text_bytes(pa.array(["a,b\\n", "c\\n"]))
+    b'a,b\\nc\\n'
+    """
+    if len(array) == 0:
+        return b""
+    offsets_buffer, data = array.buffers()[1:3]
+    if offsets_buffer is None or data is None:
+        raise TypeError(f"not a string array: {array.type}")
+    code = "q" if pa.types.is_large_string(array.type) else "i"
+    offsets = memoryview(offsets_buffer).cast(code)  # type: ignore[call-overload]
+    start, end = offsets[array.offset], offsets[array.offset + len(array)]
+    return data[start:end].to_pybytes()
+
+
+def present_bytes(array: Column, among: bytes) -> set[int]:
+    """Which of the bytes ``among`` occur anywhere in a string array's values: one fast pass over its data
+    buffer, so columns without special characters skip their escaping kernels altogether.
+
+    >>> sorted(present_bytes(pa.array(['a"b', "c"]), b'",'))
+    [34]
+    """
+    others = bytes(sorted(set(range(256)) - set(among)))
+    return set(text_bytes(array).translate(None, others))
+
+
+def stream_rows(
+    batches: Iterator[pa.RecordBatch],
+    render: Callable[[pa.RecordBatch], bytes],
+    *,
+    head: bytes,
+    separator: bytes,
+    tail: bytes,
+    empty: bytes,
+) -> Iterator[bytes]:
+    """Yield ``head``, every slice's rendered rows (each row ending in ``separator``) and ``tail``, the
+    last row's separator dropped; ``empty`` alone when there are no rows. ``render`` must return whole rows.
+    """
+    pending = bytearray()
+    started = False
+    first = True
+    for batch in batches:
+        for part in slices(batch):
+            text = render(part)
+            if not text:
+                continue
+            if not started:
+                pending += head
+                started = True
+            pending += text
+            if first or len(pending) - len(separator) >= MIN_CHUNK:
+                # The first chunk goes out at once for time-to-first-byte; then at least MIN_CHUNK each.
+                first = False
+                yield from _drain(pending, keep=len(separator))
+    if not started:
+        if empty:
+            yield empty
+        return
+    if separator:
+        del pending[-len(separator) :]
+    pending += tail
+    yield from _drain(pending, keep=0)
+
+
+def _drain(pending: bytearray, keep: int) -> Iterator[bytes]:
+    """Yield all but the last ``keep`` bytes of ``pending`` in equal chunks of at most ``MAX_CHUNK``."""
+    end = len(pending) - keep
+    if end <= 0:
+        return
+    # Equal parts rather than MAX_CHUNK plus a sliver: no tiny trailing chunk.
+    size = -(-end // -(-end // MAX_CHUNK))
+    for start in range(0, end, size):
+        yield bytes(pending[start : min(end, start + size)])
+    del pending[:end]

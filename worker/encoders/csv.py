@@ -1,0 +1,86 @@
+"""CSV (RFC 4180, one dialect for every type; docs/formats.md): a header row, then one line per row.
+
+``,`` separates fields and ``\\n`` ends every line; a field is quoted only when it contains ``,``, ``"``, CR
+or LF (embedded quotes doubled), or is an empty string — so an empty field is always a null. Each column is
+turned into text with vectorised kernels, then the columns are joined into lines in one kernel call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from worker.encoders import cells
+from worker.encoders.chunking import TEXT, Column, choose, concat, fill, join, present_bytes, stream_rows, text_bytes
+
+_NEEDS_QUOTES = r'[,"\r\n]|^$'
+
+
+def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    """Stream ``batches`` as CSV; with no rows, the header row alone.
+
+    >>> b"".join(encode_csv(pa.schema([("a", pa.int64()), ("b", pa.string())]),
+    ...     iter([pa.record_batch([[1, None], ["x,y", None]], names=["a", "b"])])))
+    b'a,b\\n1,"x,y"\\n,\\n'
+    """
+    header = ",".join(quote_text(name) for name in schema.names).encode() + b"\n"
+    # A one-column row holding a null would be a blank line, which readers skip: write it as "" instead.
+    null = '""' if len(schema) == 1 else ""
+
+    def render(batch: pa.RecordBatch) -> bytes:
+        columns = [fill(csv_cells(column), null) for column in batch.columns]
+        if not columns:
+            return b""
+        joined = join(columns, ",")
+        return text_bytes(concat(joined, "\n"))
+
+    return stream_rows(batches, render, head=header, separator=b"", tail=b"", empty=header)
+
+
+def csv_cells(array: Column) -> Column:  # noqa: PLR0911  # one branch per type family
+    """Each value of ``array`` as one CSV field (quoted where needed), nulls kept as nulls.
+
+    >>> csv_cells(pa.array(['a"b', "", None, "c"])).to_pylist()
+    ['"a""b"', '""', None, 'c']
+    """
+    array = cells.decode(array)
+    type_ = array.type
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return _quote(pc.cast(array, TEXT))
+    if pa.types.is_floating(type_):
+        return cells.float_text(array)
+    if cells.is_temporal(type_):
+        return cells.temporal_text(array)
+    if cells.is_binary(type_):
+        return _quote(cells.base64_text(array))  # only to tell an empty value from a null
+    if cells.is_nested(type_):
+        return _quote(cells.nested_text(array))
+    if pa.types.is_null(type_):
+        return pa.nulls(len(array), TEXT)
+    # Integers, decimals and booleans: Arrow's text is exact (``true``/``false`` for booleans).
+    return pc.cast(array, TEXT)
+
+
+def _quote(text: Column) -> Column:
+    special = present_bytes(text, b',"\r\n')
+    if not special and not _has_empty(text):
+        return text
+    escaped = pc.replace_substring(text, '"', '""') if ord('"') in special else text
+    quoted = concat('"', escaped, '"')
+    needs = pc.match_substring_regex(text, _NEEDS_QUOTES)
+    return quoted if pc.all(needs).as_py() else choose(needs, quoted, text)
+
+
+def _has_empty(text: Column) -> bool:
+    lengths: Any = pc.binary_length  # the stubs know only the concrete string array classes
+    return len(text) > 0 and pc.min(lengths(text)).as_py() == 0
+
+
+def quote_text(text: str) -> str:
+    """One Python string as a CSV field: ``quote_text('a"b')`` → ``'"a""b"'``."""
+    if text == "" or any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text

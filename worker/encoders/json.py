@@ -1,0 +1,100 @@
+"""JSON: one array of objects, one object per line (``[\\n{…},\\n{…}\\n]``); empty result ``[]``.
+
+Also the shared row builder of the NDJSON and GeoJSON encoders: every column becomes JSON text with
+vectorised kernels (strings escaped, numbers bare, temporal values as ISO 8601 strings), then each row's
+object is assembled by one concatenation kernel with the keys as constants. Keys follow the schema order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from worker.encoders import cells
+from worker.encoders.chunking import TEXT, Column, choose, concat, fill, present_bytes, stream_rows, text_bytes
+
+# Escapes a vectorised replace handles; any other control character sends its rows through json.dumps.
+_SIMPLE_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+_OTHER_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_SPECIAL = bytes(range(0x20)) + b'"\\'
+_SIMPLE = {ord(raw) for raw, _ in _SIMPLE_ESCAPES}
+
+
+def encode_json(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    """Stream ``batches`` as one JSON array; ``]`` only after the last batch arrived without error.
+
+    >>> b"".join(encode_json(pa.schema([("a", pa.int64())]), iter([pa.record_batch([[1, None]], names=["a"])])))
+    b'[\\n{"a":1},\\n{"a":null}\\n]'
+    """
+    names = schema.names
+
+    def render(batch: pa.RecordBatch) -> bytes:
+        return text_bytes(concat(object_rows(names, batch.columns), ",\n"))
+
+    return stream_rows(batches, render, head=b"[\n", separator=b",\n", tail=b"\n]", empty=b"[]")
+
+
+def object_rows(names: Sequence[str], columns: Sequence[Column]) -> Column:
+    """One compact JSON object per row, keys in the given order.
+
+    >>> object_rows(["a", "b"], [pa.array([1]), pa.array(["x"])]).to_pylist()
+    ['{"a":1,"b":"x"}']
+    """
+    return concat(*object_members(names, columns), "}")
+
+
+def object_members(names: Sequence[str], columns: Sequence[Column]) -> list[Column | str]:
+    """The parts of each row's object up to, not including, its closing ``}``: concatenated, they give
+    ``{"a":1,"b":"x"`` (``{`` alone for no columns), so a caller can append members of its own.
+    """
+    parts: list[Column | str] = ["{"]
+    for index, (name, column) in enumerate(zip(names, columns, strict=True)):
+        parts.append(("," if index else "") + json.dumps(name, ensure_ascii=False) + ":")
+        parts.append(fill(json_values(column), "null"))
+    return parts
+
+
+def json_values(array: Column) -> Column:  # noqa: PLR0911  # one branch per type family
+    """Each value of ``array`` as JSON text; nulls (and NaN, ±Infinity) as nulls.
+
+    >>> json_values(pa.array([1.5, float("inf"), None])).to_pylist()
+    ['1.5', None, None]
+    """
+    array = cells.decode(array)
+    type_ = array.type
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return json_strings(pc.cast(array, TEXT))
+    if pa.types.is_floating(type_):
+        return choose(pc.is_finite(array), cells.float_text(array), pa.nulls(len(array), TEXT))
+    if cells.is_temporal(type_) and not pa.types.is_duration(type_):
+        return concat('"', cells.temporal_text(array), '"')
+    if cells.is_binary(type_):
+        return concat('"', cells.base64_text(array), '"')
+    if cells.is_nested(type_):
+        return cells.nested_text(array)
+    if pa.types.is_null(type_):
+        return pa.nulls(len(array), TEXT)
+    # Integers (exact digits, also beyond 2**53), decimals (exact), booleans, durations: bare JSON literals.
+    return cells.temporal_text(array) if pa.types.is_duration(type_) else pc.cast(array, TEXT)
+
+
+def json_strings(text: Column) -> Column:
+    """``large_string`` values as JSON string literals (RFC 8259 escaping, UTF-8 kept as is).
+
+    >>> json_strings(pa.array(['a"b\\n', None], TEXT)).to_pylist()
+    ['"a\\\\"b\\\\n"', None]
+    """
+    special = present_bytes(text, _SPECIAL)
+    escaped = text
+    for raw, escape in _SIMPLE_ESCAPES:
+        if ord(raw) in special:
+            escaped = pc.replace_substring(escaped, raw, escape)
+    quoted = concat('"', escaped, '"')
+    if not special - _SIMPLE:
+        return quoted
+    rare = pc.match_substring_regex(text, _OTHER_CONTROL)
+    fixed = [json.dumps(value, ensure_ascii=False) if value is not None else None for value in text.to_pylist()]
+    return choose(rare, pa.array(fixed, TEXT), quoted)

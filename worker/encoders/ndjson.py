@@ -1,0 +1,28 @@
+"""NDJSON: the JSON encoder's objects, one per line, each line ending in ``\\n``; an empty result is empty.
+
+Each line is complete on its own, so a truncated download can end on a line boundary: clients must rely
+on the transport's failure signal (DESIGN §1), which the streaming transports give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from worker.encoders.chunking import concat, stream_rows, text_bytes
+from worker.encoders.json import object_rows
+
+
+def encode_ndjson(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    """Stream ``batches`` as newline-delimited JSON.
+
+    >>> b"".join(encode_ndjson(pa.schema([("a", pa.int64())]), iter([pa.record_batch([[1, 2]], names=["a"])])))
+    b'{"a":1}\\n{"a":2}\\n'
+    """
+    names = schema.names
+
+    def render(batch: pa.RecordBatch) -> bytes:
+        return text_bytes(concat(object_rows(names, batch.columns), "\n"))
+
+    return stream_rows(batches, render, head=b"", separator=b"", tail=b"", empty=b"")

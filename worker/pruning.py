@@ -1,0 +1,49 @@
+"""Row-group pruning: decide from a row group's min/max statistics alone whether it can hold a matching row.
+
+Conservative by construction: whenever the statistics are missing, unusable or not comparable with the filter
+values, the row group is kept; it is skipped only when no filter value can lie within a column's range.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def row_group_may_match(row_group: pq.RowGroupMetaData, filters: list[tuple[str, pa.Array[Any]]]) -> bool:
+    """False only when some filter column's statistics exclude every one of its values.
+
+    Example: a row group whose ``entity`` ranges over 100..199 cannot match ``entity in (5, 250)`` → False.
+    """
+    if row_group.num_rows == 0:
+        return False
+    chunks = {row_group.column(i).path_in_schema: row_group.column(i) for i in range(row_group.num_columns)}
+    for column, values in filters:
+        chunk = chunks.get(column)
+        if chunk is not None and not _chunk_may_match(chunk, row_group.num_rows, values.to_pylist()):
+            return False
+    return True
+
+
+def _chunk_may_match(chunk: pq.ColumnChunkMetaData, num_rows: int, values: list[Any]) -> bool:
+    stats = chunk.statistics
+    if stats is None:
+        return True
+    null_count = stats.null_count
+    if null_count is not None and null_count >= num_rows:
+        return False  # all null: a filter value is never null, so nothing here can match
+    if not stats.has_min_max:
+        return True
+    low, high = stats.min, stats.max
+    try:
+        return any(_is_nan(value) or low <= value <= high for value in values)
+    except TypeError:
+        return True  # e.g. tz-aware vs naive timestamps: not comparable, so not prunable
+
+
+def _is_nan(value: Any) -> bool:
+    # NaN compares false with everything; never let it prune a row group.
+    return isinstance(value, float) and math.isnan(value)

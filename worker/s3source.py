@@ -1,0 +1,197 @@
+"""Datasets in S3: ``stat`` is a HeadObject; reads are ranged GetObjects pinned to the version ``stat`` saw.
+
+Pinning uses ``VersionId`` when the bucket is versioned, else ``If-Match`` on the ETag, so an object replaced
+mid-download fails the next read with SourceChanged instead of mixing two versions' bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+
+from edge.errors import quote_input
+from worker.errors import DatasetNotFound, SourceBusy, SourceChanged, SourceUnavailable, WorkerError
+from worker.source import SourceObject, object_name
+
+# Bounded retries and timeouts: a request that cannot reach S3 should become a 502 quickly, not hang
+# the function until its own timeout.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=3,
+    read_timeout=20,
+    max_pool_connections=16,
+)
+# botocore retries requests, not body reads: a connection dropped mid-body is retried here.
+BODY_ATTEMPTS = 3
+_BODY_ERRORS = (ResponseStreamingError, ReadTimeoutError, IncompleteReadError)
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+_CHANGED = {"412", "PreconditionFailed", "NoSuchVersion", "NoSuchKey", "404", "InvalidArgument"}
+_BUSY = {"SlowDown", "503", "Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable"}
+
+
+class S3Source:
+    """Datasets as ``s3://{bucket}/{prefix}{dataset}.parquet``."""
+
+    def __init__(self, bucket: str, prefix: str, client: Any) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self.client = client
+
+    @classmethod
+    def from_url(cls, url: str, *, client: Any | None = None) -> S3Source:
+        """``s3://bucket/prefix/`` → S3Source; builds a boto3 client (honouring ``AWS_ENDPOINT_URL``) if none."""
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise ValueError(f"An S3 source URL needs a bucket: {url!r}")
+        prefix = parts.path.lstrip("/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return cls(parts.netloc, prefix, client or boto3.client("s3", config=CLIENT_CONFIG))
+
+    def key(self, dataset: str) -> str:
+        """The object key of ``dataset``."""
+        return f"{self.prefix}{object_name(dataset)}"
+
+    def stat(self, dataset: str) -> SourceObject:
+        """HeadObject: the size, version, ETag and Last-Modified of the dataset's current object."""
+        key = self.key(dataset)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _code(error) in _NOT_FOUND:
+                raise DatasetNotFound(f"There is no dataset named {quote_input(dataset)}.") from None
+            raise _unavailable(error) from error
+        except BotoCoreError as error:
+            raise _unavailable(error) from error
+        etag = str(head["ETag"]).strip('"')
+        version_id = head.get("VersionId")
+        # "null" is the version of an object written while versioning was off or suspended: it can be
+        # overwritten in place, so it pins nothing and the ETag is used instead.
+        version_id = version_id if version_id and version_id != "null" else None
+        last_modified: datetime = head["LastModified"]
+        return SourceObject(
+            dataset=dataset,
+            size=int(head["ContentLength"]),
+            version=version_id or etag,
+            etag=etag,
+            last_modified=last_modified.astimezone(UTC),
+            version_id=version_id,
+        )
+
+    def open(self, obj: SourceObject) -> S3Reader:
+        """A reader of ``obj`` by ranged GETs; no request is made until the first read."""
+        return S3Reader(self.client, self.bucket, self.key(obj.dataset), obj)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _unavailable(error: Exception) -> WorkerError:
+    if isinstance(error, ClientError) and _code(error) in _BUSY:
+        return SourceBusy("The dataset store is busy; try again shortly.")
+    return SourceUnavailable("The dataset store could not be read.")
+
+
+class S3Reader(io.RawIOBase):
+    """Random access to one object version by ranged GETs; counts requests and bytes."""
+
+    def __init__(self, client: Any, bucket: str, key: str, obj: SourceObject) -> None:
+        super().__init__()
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._obj = obj
+        self._position = 0
+        self.bytes_read = 0
+        self.requests = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._obj.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1, /) -> bytes:
+        start = self._position
+        end = self._obj.size if size < 0 else min(self._obj.size, start + size)
+        if end <= start:
+            return b""
+        data = self._get(start, end)
+        self._position = end
+        return data
+
+    def readinto(self, buffer: Any, /) -> int:
+        view = memoryview(buffer)
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def _get(self, start: int, end: int) -> bytes:
+        for _ in range(BODY_ATTEMPTS - 1):
+            try:
+                return self._get_once(start, end)
+            except _BODY_ERRORS:
+                continue
+        try:
+            return self._get_once(start, end)
+        except _BODY_ERRORS as error:
+            raise _unavailable(error) from error
+
+    def _get_once(self, start: int, end: int) -> bytes:
+        pin = {"VersionId": self._obj.version_id} if self._obj.version_id else {"IfMatch": f'"{self._obj.etag}"'}
+        self.requests += 1
+        try:
+            response = self._client.get_object(
+                Bucket=self._bucket, Key=self._key, Range=f"bytes={start}-{end - 1}", **pin
+            )
+        except ClientError as error:
+            if _code(error) in _CHANGED:
+                raise self._changed() from None
+            raise _unavailable(error) from error
+        except BotoCoreError as error:
+            raise _unavailable(error) from error
+        body = response["Body"]
+        try:
+            self._check(response)
+            data: bytes = body.read()
+        finally:
+            body.close()
+        self.bytes_read += len(data)
+        if len(data) != end - start:
+            raise self._changed()
+        return data
+
+    def _check(self, response: dict[str, Any]) -> None:
+        """A belt to the pin's braces: the response must be the pinned version of an object of the same size."""
+        etag = str(response.get("ETag", "")).strip('"')
+        total = str(response.get("ContentRange", "")).rpartition("/")[2]
+        if self._obj.version_id and response.get("VersionId") != self._obj.version_id:
+            raise self._changed()
+        if (not self._obj.version_id and etag != self._obj.etag) or total != str(self._obj.size):
+            raise self._changed()
+
+    def _changed(self) -> SourceChanged:
+        return SourceChanged(f"Dataset {quote_input(self._obj.dataset)} changed while it was being read.")

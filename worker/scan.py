@@ -1,0 +1,179 @@
+"""The Parquet scan, the only module that reads datasets: plan first (every 400 decided), then stream batches.
+
+:func:`plan_scan` checks columns, converts filter values to the columns' types and prunes row groups by their
+statistics without reading any data page. :func:`execute` then reads one row group at a time, only the needed
+columns, so memory is bounded by one row group of the projected columns, never by the dataset.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from edge.contract import DownloadRequest
+from edge.errors import InvalidParam, quote_input
+from worker.errors import CorruptSource, InvalidFilterValue, UnknownColumn, WorkerError
+from worker.pruning import row_group_may_match
+from worker.source import ReadableSource
+
+# Batches handed to encoders: small enough to bound their memory, large enough to amortise per-batch costs.
+BATCH_ROWS = 65_536
+# Pre-buffering coalesces a row group's column chunks into few large reads (one S3 GET rather than one per
+# column). It is safe for memory only because each row group is read by its own reader (see execute).
+PRE_BUFFER = True
+# What pyarrow raises for a file that is not valid Parquet (bad magic, thrift, page or compression errors; the
+# last come as OSError). Real I/O failures never reach here as OSError: the sources raise WorkerErrors.
+_PARQUET_ERRORS = (pa.ArrowException, OSError)
+
+
+@dataclass
+class ScanStats:
+    """Counters of one scan, updated while :func:`execute` runs."""
+
+    row_groups_read: int = 0
+    rows_read: int = 0
+    rows_out: int = 0
+    batches_out: int = 0
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """What to read: the output schema, the columns to read, the typed filters and the row groups kept."""
+
+    output_schema: pa.Schema
+    columns: list[str]
+    filters: list[tuple[str, pa.Array[Any]]]
+    row_groups_total: int
+    row_groups: list[int]
+    stats: ScanStats = field(default_factory=ScanStats)
+
+
+def open_parquet(readable: ReadableSource | pa.NativeFile) -> pq.ParquetFile:
+    """Open a Parquet reader over ``readable``, reading only the footer; CorruptSource if it is not Parquet."""
+    try:
+        # The stubs want typing.IO; pyarrow needs only read/seek/tell, which a ReadableSource has.
+        return pq.ParquetFile(readable, pre_buffer=PRE_BUFFER)  # type: ignore[arg-type]
+    except (WorkerError, MemoryError):
+        raise
+    except _PARQUET_ERRORS as error:
+        raise CorruptSource("The dataset's file is not a readable Parquet file.") from error
+
+
+def plan_scan(parquet_file: pq.ParquetFile, request: DownloadRequest) -> ScanPlan:
+    """Validate ``request`` against the dataset's schema and choose the row groups to read.
+
+    Raises UnknownColumn (naming the column, listing the dataset's) or InvalidFilterValue before any data is
+    read. Example: ``?organisation-entity=7&fields=name`` on a file with four row groups of which one holds
+    organisation 7 → columns ``["name", "organisation-entity"]``, row groups ``[2]`` of 4.
+    """
+    schema = parquet_file.schema_arrow
+    _check_columns(schema, request)
+    filters = [(column, _convert(schema.field(column), column, values)) for column, values in request.filters]
+    output_fields = [schema.field(name) for name in request.fields] if request.fields else list(schema)
+    output_schema = pa.schema(output_fields, metadata=_output_metadata(schema.metadata))
+    columns = [*output_schema.names, *(column for column, _ in filters if column not in output_schema.names)]
+    metadata = parquet_file.metadata
+    kept = [i for i in range(metadata.num_row_groups) if row_group_may_match(metadata.row_group(i), filters)]
+    return ScanPlan(output_schema, columns, filters, metadata.num_row_groups, kept)
+
+
+def execute(parquet_file: pq.ParquetFile, plan: ScanPlan, request: DownloadRequest) -> Iterator[pa.RecordBatch]:
+    """Stream the filtered, projected rows in source order as batches of at most :data:`BATCH_ROWS` rows.
+
+    Stops reading once ``request.limit`` rows are out. Only non-empty batches are yielded: an empty result is
+    no batch at all, with ``plan.output_schema`` still describing it. Counters go to ``plan.stats``.
+    """
+    remaining = request.limit
+    for index in plan.row_groups:
+        if remaining is not None and remaining <= 0:
+            return
+        plan.stats.row_groups_read += 1
+        for batch in _read_row_group(parquet_file, plan, index):
+            plan.stats.rows_read += batch.num_rows
+            out = _project(_filter(batch, plan.filters), plan.output_schema)
+            if remaining is not None:
+                out = out.slice(0, remaining)
+                remaining -= out.num_rows
+            if out.num_rows:
+                plan.stats.rows_out += out.num_rows
+                plan.stats.batches_out += 1
+                yield out
+            if remaining is not None and remaining <= 0:
+                return
+
+
+def _read_row_group(parquet_file: pq.ParquetFile, plan: ScanPlan, index: int) -> Iterator[pa.RecordBatch]:
+    """One row group's batches; a fresh reader per row group so its pre-buffered bytes are freed after it."""
+    try:
+        yield from parquet_file.iter_batches(batch_size=BATCH_ROWS, row_groups=[index], columns=plan.columns)
+    except (WorkerError, MemoryError):
+        raise
+    except _PARQUET_ERRORS as error:
+        raise CorruptSource("The dataset's file is not a readable Parquet file.") from error
+
+
+def _check_columns(schema: pa.Schema, request: DownloadRequest) -> None:
+    wanted = [(column, column) for column, _ in request.filters] + [("fields", name) for name in request.fields]
+    missing = [(param, name) for param, name in wanted if schema.get_field_index(name) < 0]
+    if not missing:
+        return
+    names = ", ".join(dict.fromkeys(quote_input(name) for _, name in missing))
+    available = ", ".join(schema.names)
+    plural = "Columns" if len({name for _, name in missing}) > 1 else "Column"
+    raise UnknownColumn(
+        f"{plural} {names} not in this dataset. Its columns are: {available}.",
+        tuple(InvalidParam(param, f"no column {quote_input(name)}; columns: {available}") for param, name in missing),
+    )
+
+
+def _convert(column_field: pa.Field[Any], column: str, values: tuple[str, ...]) -> pa.Array[Any]:
+    """The filter values as an array of the column's type (its value type, for a dictionary column)."""
+    target = column_field.type
+    if pa.types.is_dictionary(target):
+        target = target.value_type
+    if pa.types.is_nested(target):
+        raise InvalidFilterValue(
+            f"Column {quote_input(column)} holds {target} values and cannot be filtered on.",
+            (InvalidParam(column, f"cannot filter a column of type {target}"),),
+        )
+    try:
+        return pa.array(values, pa.string()).cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        pass
+    bad = [value for value in values if not _castable(value, target)] or list(values)
+    problems = tuple(InvalidParam(column, f"{quote_input(value)} is not a valid {target}") for value in bad[:20])
+    raise InvalidFilterValue(
+        f"Column {quote_input(column)} holds {target} values; {quote_input(bad[0])} is not one.", problems
+    )
+
+
+def _castable(value: str, target: pa.DataType) -> bool:
+    try:
+        pa.array([value], pa.string()).cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return False
+    return True
+
+
+def _output_metadata(metadata: dict[bytes, bytes] | None) -> dict[bytes | str, bytes | str] | None:
+    # pandas metadata describes the writer's index and full column list; after projection it would lie.
+    kept: dict[bytes | str, bytes | str] = {key: value for key, value in (metadata or {}).items() if key != b"pandas"}
+    return kept or None
+
+
+def _filter(batch: pa.RecordBatch, filters: list[tuple[str, pa.Array[Any]]]) -> pa.RecordBatch:
+    """Rows matching every column's filter (OR within a column's values, AND across columns); nulls never match."""
+    if not filters:
+        return batch
+    masks = [pc.is_in(batch.column(column), value_set=values) for column, values in filters]
+    return batch.filter(functools.reduce(pc.and_, masks))
+
+
+def _project(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([batch.column(name) for name in schema.names], schema=schema)
