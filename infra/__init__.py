@@ -1,0 +1,1 @@
+"""Infrastructure as code for dataset-downloads: templates, parameters, the packager and the edge config generator."""
