@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BENCH_SCRIPTS := $(filter-out benchmarks/edge.py,$(wildcard benchmarks/*.py))
 
-.PHONY: run test lint unit bench package clean
+.PHONY: run test lint unit bench bench-quick package clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test: lint unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/edge.py
+	$(BIN)/python benchmarks/compression.py
+	$(BIN)/python benchmarks/engines.py
+
+# The same measurements on a 200,000-row dataset, for development.
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/edge.py
+	$(BIN)/python benchmarks/engines.py --quick
 
 package: $(STAMP)
 	$(BIN)/python infra/package.py --out dist

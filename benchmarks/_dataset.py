@@ -1,0 +1,158 @@
+"""The benchmark dataset: a deterministic planning-like Parquet file, generated once and cached.
+
+Two layouts of the same rows: ``unsorted`` (pyarrow's default writer, ~1M-row groups, rows in arrival
+order) and ``sorted`` (rewritten by :func:`dataset_downloads.optimise.optimise`). Every value comes from a
+seeded NumPy generator and vectorised Arrow kernels, so 2M rows take seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # imported from a script in benchmarks/: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+from dataset_downloads.optimise import optimise  # noqa: E402
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+ORGANISATIONS = 400
+SEED = 20240601
+CHUNK = 250_000
+UNSORTED_GROUP_ROWS = 1_000_000
+QUALITY = ["", "authoritative", "some", "same"]
+DATASETS = ["conservation-area", "article-4-direction-area", "tree-preservation-zone"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A generated dataset: its folder (one ``{layout}.parquet`` per layout) and the filter values."""
+
+    folder: Path
+    rows: int
+    cases: dict[str, tuple[int, ...]]  # case name → organisation-entity values
+    matches: dict[str, int]  # case name → matching rows
+
+    def path(self, layout: str) -> Path:
+        """The Parquet file of one layout: ``unsorted`` or ``sorted``."""
+        return self.folder / f"{layout}.parquet"
+
+
+def _join(*parts: Any) -> Any:
+    """Concatenate strings and string arrays row by row (pyarrow-stubs reject plain ``str`` arguments)."""
+    join: Any = pc.binary_join_element_wise
+    return join(*(pa.scalar(p) if isinstance(p, str) else p for p in parts), pa.scalar(""))
+
+
+def _text(values: Any) -> Any:
+    return pc.cast(pa.array(values), pa.string())
+
+
+def organisation_weights() -> np.ndarray:
+    """A skewed (Zipf-like, s=0.85) share per organisation: a few large councils, a long tail."""
+    ranks = np.arange(1, ORGANISATIONS + 1, dtype=np.float64)
+    weights = ranks**-0.85
+    return np.asarray(weights / weights.sum())
+
+
+def _polygons(rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray) -> Any:
+    """``POLYGON ((x y, ...))`` rings of 8-120 vertices around each centre, built with Arrow kernels."""
+    counts = rng.integers(8, 121, size=len(lon))
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(lon)), counts)
+    angle = rng.uniform(0, 2 * np.pi, size=total)
+    radius = rng.uniform(0.0005, 0.01, size=total)
+    xs = _text(np.round(lon[owner] + radius * np.cos(angle), 6))
+    ys = _text(np.round(lat[owner] + radius * np.sin(angle), 6))
+    pairs = _join(xs, " ", ys)
+    offsets: Any = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    rings: Any = pc.binary_join(pa.ListArray.from_arrays(offsets, pairs), ", ")
+    return _join("POLYGON ((", rings, "))")
+
+
+def _chunk(rng: np.random.Generator, start: int, n: int) -> pa.RecordBatch:
+    """Rows ``start .. start+n`` of the dataset."""
+    entity = np.arange(start, start + n, dtype=np.int64) + 44_000_000
+    org = rng.choice(ORGANISATIONS, size=n, p=organisation_weights()).astype(np.int64) + 600
+    lon = rng.uniform(-5.5, 1.7, size=n)
+    lat = rng.uniform(50.0, 55.8, size=n)
+    ids = _text(entity - 44_000_000)
+    has_geometry = rng.random(n) < 1 / 3
+    where = np.flatnonzero(has_geometry)
+    geometry = pa.nulls(n, pa.string()).to_numpy(zero_copy_only=False).astype(object)
+    geometry[where] = _polygons(rng, lon[where], lat[where]).to_numpy(zero_copy_only=False)
+    point = _join("POINT (", _text(np.round(lon, 6)), " ", _text(np.round(lat, 6)), ")")
+    start_days = rng.integers(0, 20_000, size=n)
+    has_end = rng.random(n) < 0.1
+    end = np.where(has_end, start_days + rng.integers(1, 3000, size=n), 0)
+    notes = _join('{"notes": "Designated area ', ids, '", "documentation-url": ')
+    url = _join('"https://example.org/planning/', ids, '"}')
+    columns = {
+        "entity": pa.array(entity),
+        "name": _join("Area ", ids, " of organisation ", _text(org)),
+        "dataset": pa.array(np.array(DATASETS)[rng.integers(0, len(DATASETS), size=n)]),
+        "organisation-entity": pa.array(org),
+        "reference": _join("REF-", ids),
+        "prefix": pa.array(["conservation-area"] * n),
+        "typology": pa.array(["geography"] * n),
+        "start-date": pa.array(start_days.astype("datetime64[D]"), pa.date32()),
+        "end-date": pa.array(end.astype("datetime64[D]"), pa.date32(), mask=~has_end),
+        "entry-date": pa.array((start_days + 30).astype("datetime64[D]"), pa.date32()),
+        "geometry": pa.array(geometry, pa.string()),
+        "point": point,
+        "quality": pa.array(np.array(QUALITY)[rng.integers(0, len(QUALITY), size=n)]),
+        "json": _join(notes, url),
+    }
+    return pa.RecordBatch.from_pydict(columns)
+
+
+def _cases(org_counts: dict[int, int], rows: int) -> tuple[dict[str, tuple[int, ...]], dict[str, int]]:
+    """Pick the one organisation closest to each target fraction of the rows."""
+    cases: dict[str, tuple[int, ...]] = {"all": ()}
+    matches = {"all": rows}
+    for name, fraction in (("10pct", 0.10), ("1pct", 0.01)):
+        best = min(org_counts, key=lambda org: abs(org_counts[org] - fraction * rows))
+        cases[name] = (best,)
+        matches[name] = org_counts[best]
+    return cases, matches
+
+
+def generate(rows: int, row_group_rows: int = 100_000) -> Dataset:
+    """The cached dataset of ``rows`` rows, generating both layouts if missing (same seed → same bytes)."""
+    folder = CACHE / f"rows-{rows}"
+    meta = folder / "cases.json"
+    if meta.exists() and (folder / "sorted.parquet").exists():
+        data = json.loads(meta.read_text())
+        cases = {k: tuple(v) for k, v in data["cases"].items()}
+        return Dataset(folder, rows, cases, {k: int(v) for k, v in data["matches"].items()})
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    counts: dict[int, int] = {}
+    unsorted = folder / "unsorted.parquet"
+    pending: list[pa.RecordBatch] = []
+    writer: pq.ParquetWriter | None = None
+    for start in range(0, rows, CHUNK):
+        batch = _chunk(rng, start, min(CHUNK, rows - start))
+        for org, count in zip(*np.unique(batch.column(3).to_numpy(), return_counts=True), strict=True):
+            counts[int(org)] = counts.get(int(org), 0) + int(count)
+        writer = writer or pq.ParquetWriter(unsorted, batch.schema, compression="snappy")
+        pending.append(batch)
+        if len(pending) * CHUNK >= UNSORTED_GROUP_ROWS or start + CHUNK >= rows:
+            # pyarrow's default layout: one ~1M-row group per write, as a naive export produces
+            writer.write_table(pa.Table.from_batches(pending), row_group_size=UNSORTED_GROUP_ROWS)
+            pending = []
+    if writer is not None:
+        writer.close()
+    optimise(unsorted, folder / "sorted.parquet", row_group_rows=row_group_rows)
+    cases, matches = _cases(counts, rows)
+    meta.write_text(json.dumps({"cases": cases, "matches": matches}, indent=2))
+    return Dataset(folder, rows, cases, matches)
