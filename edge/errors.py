@@ -19,17 +19,29 @@ class InvalidParam:
     reason: str
 
 
-class RequestError(Exception):
-    """Base of every error the request contract raises; ``status``/``code``/``title`` are per class."""
+class Problem(Exception):
+    """An error that becomes an RFC 9457 problem: ``status``/``code``/``title`` per class, details per instance.
 
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "invalid-request"
-    title: ClassVar[str] = "Invalid request"
+    The base of both packages' errors (:class:`RequestError` here, ``worker.errors.WorkerError``), so one function
+    (``edge.problem.problem_body``) renders either.
+    """
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
 
     def __init__(self, detail: str, invalid_params: tuple[InvalidParam, ...] = ()) -> None:
         super().__init__(detail)
         self.detail = detail
         self.invalid_params = invalid_params
+
+
+class RequestError(Problem):
+    """Base of every error the request contract raises."""
+
+    status = 400
+    code = "invalid-request"
+    title = "Invalid request"
 
 
 class MethodNotAllowed(RequestError):

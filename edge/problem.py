@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from edge.errors import RequestError
+from edge.errors import Problem
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:dataset-downloads:problem:"
@@ -28,7 +28,8 @@ def problem_document(status: int, code: str, title: str, detail: str, invalid: l
     return json.dumps(document, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
-def problem_body(error: RequestError) -> bytes:
-    """The problem document for a typed request error (``status``/``code``/``title`` from its class)."""
+def problem_body(error: Problem) -> bytes:
+    """The problem document for a typed error of the edge or the worker (``status``/``code``/``title`` from its
+    class, ``detail`` and ``invalid-params`` from the instance)."""
     invalid = [{"name": p.name, "reason": p.reason} for p in error.invalid_params]
     return problem_document(error.status, error.code, error.title, error.detail, invalid)

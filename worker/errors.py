@@ -4,22 +4,11 @@ after it, the stream fails and the error is logged (see worker/response.py).
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from edge.errors import InvalidParam
+from edge.errors import Problem
 
 
-class WorkerError(Exception):
-    """Base of the worker's errors; ``status``/``code``/``title`` are per class, details per instance."""
-
-    status: ClassVar[int] = 500
-    code: ClassVar[str] = "internal-error"
-    title: ClassVar[str] = "Internal error"
-
-    def __init__(self, detail: str, invalid_params: tuple[InvalidParam, ...] = ()) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.invalid_params = invalid_params
+class WorkerError(Problem):
+    """Base of the worker's errors (status 500 ``internal-error`` unless a subclass says otherwise)."""
 
 
 class DatasetNotFound(WorkerError):

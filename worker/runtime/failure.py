@@ -12,7 +12,8 @@ import sys
 import traceback
 from typing import ClassVar, TextIO
 
-from edge.problem import PROBLEM_CONTENT_TYPE, problem_document
+from edge.errors import Problem
+from edge.problem import PROBLEM_CONTENT_TYPE, problem_body, problem_document
 from worker.errors import WorkerError
 from worker.response import Response
 from worker.runtime.client import ErrorReport
@@ -32,12 +33,11 @@ class DeadlineApproaching(WorkerError):
 def problem_response(error: Exception) -> Response:
     """The problem+json response for an error raised before the first byte.
 
-    A :class:`WorkerError` keeps its own status, code and detail; anything else is a 500 ``internal-error``.
-    Example: ``problem_response(SourceBusy("S3 throttled")).status == 503``.
+    A :class:`~edge.errors.Problem` (any worker or request error) keeps its own status, code and detail; anything
+    else is a 500 ``internal-error``. Example: ``problem_response(SourceBusy("S3 throttled")).status == 503``.
     """
-    if isinstance(error, WorkerError):
-        invalid = [{"name": p.name, "reason": p.reason} for p in error.invalid_params]
-        body = problem_document(error.status, error.code, error.title, error.detail, invalid)
+    if isinstance(error, Problem):
+        body = problem_body(error)
         status = error.status
     else:
         body = problem_document(500, WorkerError.code, WorkerError.title, _GENERIC_DETAIL, [])
