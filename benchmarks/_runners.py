@@ -28,8 +28,10 @@ def run_worker(spec: Spec, meter: Meter) -> None:
     """The worker's whole HTTP handler (no gzip): event → Response → body chunks."""
     from worker.app import App
     from worker.config import WorkerSettings
+    from worker.warmup import warm_up
 
     app = App(WorkerSettings(source=spec["folder"]))
+    warm_up()  # what the Lambda runtime does at init (worker/runtime/__main__.py)
     query = f"{FILTER}={','.join(map(str, spec['values']))}" if spec["values"] else ""
     event = {
         "rawPath": f"/{spec['layout']}.{spec['format']}",

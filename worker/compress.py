@@ -2,9 +2,11 @@
 
 The gzip member has a fixed header (mtime 0, no file name, OS "unknown", as ``gzip.compress(data,
 mtime=0)`` writes it), so the same body always compresses to the same bytes and the ETag stays honest.
-Deflate is never flushed mid-stream, so the output depends on the body alone, not on how it was chunked.
-If the body iterator raises, the exception propagates before the CRC/length trailer is written: a
-truncated download never decompresses as complete.
+Levels 0-3 use ISA-L (python-isal, ~465 MB/s of input per core at level 1, docs/performance.md) when it is
+installed, levels 4-9 and any level without it use zlib. ISA-L's output depends on how its input is split, so
+every implementation is fed the body re-cut into fixed :data:`BLOCK` pieces and never flushed mid-stream:
+the output depends on the body alone, not on how it was chunked. If the body iterator raises, the exception
+propagates before the CRC/length trailer is written: a truncated download never decompresses as complete.
 """
 
 from __future__ import annotations
@@ -12,8 +14,23 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
+from typing import Any
+
+__all__ = ["BLOCK", "DEFAULT_LEVEL", "MIN_CHUNK", "accepts_gzip", "gzip_chunks", "isal_zlib"]
+
+isal_zlib: Any
+try:
+    from isal import isal_zlib
+except ImportError:  # pragma: no cover - optional: zlib gives the same format, ~3.4x slower at level 1
+    isal_zlib = None
 
 MIN_CHUNK = 64 * 1024
+BLOCK = 256 * 1024
+# The levels ISA-L has (0-3); others go to zlib, whose 4-9 compress a little more at a fraction of the speed.
+ISAL_LEVELS = range(4)
+# The default GZIP_LEVEL: ISA-L level 1 keeps a CSV download well above 100 MB/s of input per core.
+DEFAULT_LEVEL = 1
+_crc32: Any = zlib.crc32 if isal_zlib is None else isal_zlib.crc32  # same CRC-32, ISA-L's is SIMD
 _MAGIC = b"\x1f\x8b\x08\x00\x00\x00\x00\x00"  # ID1 ID2, deflate, no flags, mtime 0
 _OS_UNKNOWN = b"\xff"
 
@@ -23,7 +40,30 @@ def _extra_flags(level: int) -> bytes:
     return b"\x02" if level == 9 else b"\x04" if level < 2 else b"\x00"
 
 
-def gzip_chunks(chunks: Iterable[bytes], level: int = 6) -> Iterator[bytes]:
+def _deflater(level: int) -> Any:
+    """A raw-deflate compressor (no zlib header) for ``level``: ISA-L for 0-3 when installed, else zlib."""
+    if isal_zlib is not None and level in ISAL_LEVELS:
+        return isal_zlib.compressobj(level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
+    return zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+
+
+def _blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The concatenated chunks re-cut into pieces of exactly :data:`BLOCK` bytes, the last one shorter."""
+    pending = bytearray()
+    for chunk in chunks:
+        pending += chunk
+        if len(pending) >= BLOCK:
+            whole = len(pending) - len(pending) % BLOCK
+            view = memoryview(pending)
+            for start in range(0, whole, BLOCK):
+                yield bytes(view[start : start + BLOCK])
+            view.release()
+            del pending[:whole]
+    if pending:
+        yield bytes(pending)
+
+
+def gzip_chunks(chunks: Iterable[bytes], level: int = DEFAULT_LEVEL) -> Iterator[bytes]:
     """Gzip a stream of chunks into chunks of at least ``MIN_CHUNK`` bytes (the first as soon as deflate
     produces output, for time-to-first-byte; the last whatever remains).
 
@@ -31,18 +71,16 @@ def gzip_chunks(chunks: Iterable[bytes], level: int = 6) -> Iterator[bytes]:
     >>> gzip.decompress(b"".join(gzip_chunks([b"a,b\\n", b"1,2\\n"])))
     b'a,b\\n1,2\\n'
     """
-    deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflate = _deflater(level)
     pending = bytearray(_MAGIC + _extra_flags(level) + _OS_UNKNOWN)
     header_only = len(pending)
     crc = 0
     size = 0
     first = True
-    for chunk in chunks:
-        if not chunk:
-            continue
-        crc = zlib.crc32(chunk, crc)
-        size += len(chunk)
-        pending += deflate.compress(chunk)
+    for block in _blocks(chunks):
+        crc = _crc32(block, crc)
+        size += len(block)
+        pending += deflate.compress(block)
         if (first and len(pending) > header_only) or len(pending) >= MIN_CHUNK:
             first = False
             yield bytes(pending)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from worker import compress
 from worker.compress import MIN_CHUNK, accepts_gzip, gzip_chunks
 
 HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, mtime 0, no name, XFL 0 (level 6), OS unknown
@@ -26,7 +27,7 @@ def pieces(data: bytes, size: int) -> list[bytes]:
 
 def test_standard_gzip_with_a_fixed_header() -> None:
     data = body()
-    out = b"".join(gzip_chunks(pieces(data, 10_000)))
+    out = b"".join(gzip_chunks(pieces(data, 10_000), 6))
     assert out[:10] == HEADER
     assert out[10:] == zlib.compress(data, 6, wbits=-15) + struct.pack("<II", zlib.crc32(data), len(data))
     assert gzip.decompress(out) == data
@@ -96,3 +97,26 @@ def test_an_input_error_propagates_without_the_trailer() -> None:
 )
 def test_accepts_gzip(header: str | None, expected: bool) -> None:
     assert accepts_gzip(header) is expected
+
+
+def test_fast_levels_use_isal_and_still_decompress() -> None:
+    data = body()
+    out = b"".join(gzip_chunks(pieces(data, 10_000), 1))
+    assert gzip.decompress(out) == data
+    if compress.isal_zlib is not None:
+        assert out[10:-8] != zlib.compress(data, 1, wbits=-15)  # ISA-L's stream, not zlib's
+
+
+def test_without_isal_zlib_writes_the_same_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compress, "isal_zlib", None)
+    data = body()
+    out = b"".join(gzip_chunks(pieces(data, 777), 1))
+    assert out[10:-8] == zlib.compress(data, 1, wbits=-15)
+    assert gzip.decompress(out) == data
+
+
+@pytest.mark.parametrize("level", [pytest.param(level, id=f"level-{level}") for level in (0, 1, 3)])
+def test_isal_levels_are_independent_of_chunking(level: int) -> None:
+    data = body()
+    outputs = {b"".join(gzip_chunks(pieces(data, size), level)) for size in (333, 65_536, 300_000, len(data))}
+    assert len(outputs) == 1

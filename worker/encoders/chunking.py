@@ -25,13 +25,15 @@ TEXT = pa.large_string()
 Column: TypeAlias = "pa.Array[Any]"
 
 
-def slices(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
-    """Split a batch into slices of about ``SLICE_INPUT_BYTES`` (at most ``MAX_SLICE_ROWS`` rows each)."""
+def slices(batch: pa.RecordBatch, input_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
+    """Split a batch into slices of about ``input_bytes`` (default ``SLICE_INPUT_BYTES``; at most
+    ``MAX_SLICE_ROWS`` rows each).
+    """
     rows = batch.num_rows
     if rows == 0:
         return
     per_row = max(1, batch.nbytes // rows)
-    step = max(1, min(MAX_SLICE_ROWS, SLICE_INPUT_BYTES // per_row))
+    step = max(1, min(MAX_SLICE_ROWS, (input_bytes or SLICE_INPUT_BYTES) // per_row))
     for start in range(0, rows, step):
         yield batch.slice(start, step)
 
@@ -99,15 +101,17 @@ def stream_rows(
     separator: bytes,
     tail: bytes,
     empty: bytes,
+    slice_bytes: int | None = None,
 ) -> Iterator[bytes]:
     """Yield ``head``, every slice's rendered rows (each row ending in ``separator``) and ``tail``, the
-    last row's separator dropped; ``empty`` alone when there are no rows. ``render`` must return whole rows.
+    last row's separator dropped; ``empty`` alone when there are no rows. ``render`` must return whole rows;
+    it gets slices of about ``slice_bytes`` of input (:func:`slices`).
     """
     pending = bytearray()
     started = False
     first = True
     for batch in batches:
-        for part in slices(batch):
+        for part in slices(batch, slice_bytes):
             text = render(part)
             if not text:
                 continue

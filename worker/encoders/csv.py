@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from worker.encoders import cells
 from worker.encoders.chunking import TEXT, Column, choose, concat, fill, join, present_bytes, stream_rows, text_bytes
+from worker.encoders.frames import SLICE_BYTES, csv_renderer
 
 _NEEDS_QUOTES = r'[,"\r\n]|^$'
 
@@ -29,6 +30,9 @@ def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator
     header = ",".join(quote_text(name) for name in schema.names).encode() + b"\n"
     # A one-column row holding a null would be a blank line, which readers skip: write it as "" instead.
     null = '""' if len(schema) == 1 else ""
+    fast = csv_renderer(schema, csv_text, null)
+    if fast is not None:
+        return stream_rows(batches, fast, head=header, separator=b"", tail=b"", empty=header, slice_bytes=SLICE_BYTES)
 
     def render(batch: pa.RecordBatch) -> bytes:
         columns = [fill(csv_cells(column), null) for column in batch.columns]
@@ -40,24 +44,37 @@ def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator
     return stream_rows(batches, render, head=header, separator=b"", tail=b"", empty=header)
 
 
-def csv_cells(array: Column) -> Column:  # noqa: PLR0911  # one branch per type family
+def csv_cells(array: Column) -> Column:
     """Each value of ``array`` as one CSV field (quoted where needed), nulls kept as nulls.
 
     >>> csv_cells(pa.array(['a"b', "", None, "c"])).to_pylist()
     ['"a""b"', '""', None, 'c']
     """
+    type_ = cells.decode(array).type
+    text = csv_text(array)
+    # Only text that can hold separators, quotes or be empty is checked: numbers, dates, booleans never need it.
+    may_quote = pa.types.is_string(type_) or pa.types.is_large_string(type_) or cells.is_binary(type_)
+    return _quote(text) if may_quote or cells.is_nested(type_) else text
+
+
+def csv_text(array: Column) -> Column:  # noqa: PLR0911  # one branch per type family
+    """Each value of ``array`` as its unquoted CSV text (``large_string``), nulls kept as nulls.
+
+    >>> csv_text(pa.array([1.0, None, 1e20])).to_pylist()
+    ['1.0', None, '1e+20']
+    """
     array = cells.decode(array)
     type_ = array.type
     if pa.types.is_string(type_) or pa.types.is_large_string(type_):
-        return _quote(pc.cast(array, TEXT))
+        return pc.cast(array, TEXT)
     if pa.types.is_floating(type_):
         return cells.float_text(array)
     if cells.is_temporal(type_):
         return cells.temporal_text(array)
     if cells.is_binary(type_):
-        return _quote(cells.base64_text(array))  # only to tell an empty value from a null
+        return cells.base64_text(array)  # quoted only when empty, to tell an empty value from a null
     if cells.is_nested(type_):
-        return _quote(cells.nested_text(array))
+        return cells.nested_text(array)
     if pa.types.is_null(type_):
         return pa.nulls(len(array), TEXT)
     # Integers, decimals and booleans: Arrow's text is exact (``true``/``false`` for booleans).

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from worker.encoders.chunking import concat, stream_rows, text_bytes
+from worker.encoders.frames import SLICE_BYTES, ndjson_renderer
 from worker.encoders.json import object_rows
 
 
@@ -21,6 +22,9 @@ def encode_ndjson(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Itera
     b'{"a":1}\\n{"a":2}\\n'
     """
     names = schema.names
+    fast = ndjson_renderer(schema)
+    if fast is not None:
+        return stream_rows(batches, fast, head=b"", separator=b"", tail=b"", empty=b"", slice_bytes=SLICE_BYTES)
 
     def render(batch: pa.RecordBatch) -> bytes:
         return text_bytes(concat(object_rows(names, batch.columns), "\n"))
