@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0 picks one)")
     serve.add_argument("--s3", action="store_true", help="upload the folder to a local moto S3 and serve from it")
+    serve.add_argument(
+        "--results",
+        default=".local/results",
+        help="results store for large downloads: a folder or s3://bucket/prefix/ (default .local/results; '' off)",
+    )
+    serve.add_argument(
+        "--results-threshold", type=int, default=None, help="store results estimated above this many bytes (5 MiB)"
+    )
     serve.add_argument("--cache-mb", type=int, default=64, help="response cache size in MiB (default 64)")
     serve.add_argument(
         "--traces", type=Path, default=Path(".local/traces"), help="where the local X-Ray daemon keeps segments"
@@ -65,6 +73,7 @@ def _sample_data(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from dataset_downloads.cache import ResponseCache  # noqa: PLC0415
     from dataset_downloads.server import start_server  # noqa: PLC0415
+    from dataset_downloads.stack import real_worker  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's own access log would drown ours
@@ -87,7 +96,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     stop_daemon = _start_xray_daemon(args.traces, args.xray_port)
     cache = ResponseCache(max_bytes=args.cache_mb << 20)
-    base_url, stop = start_server(data, args.host, args.port, cache=cache)
+    results = str(args.results) or None
+    worker, release = real_worker(data, results, args.results_threshold)
+    base_url, stop = start_server(data, args.host, args.port, worker=worker, cache=cache, results=results)
     print(f"serving {data} at {base_url}")
     for example in EXAMPLES:
         print(f"  {base_url}{example.format(organisation=_first_organisation(data))}")
@@ -98,6 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
         print("stopping", file=sys.stderr)
     finally:
         stop()
+        release()
         stop_daemon()
         if stop_s3 is not None:
             stop_s3()

@@ -13,7 +13,14 @@ from typing import Any
 
 from dataset_downloads import events
 from dataset_downloads.cache import ResponseCache, normalise_accept_encoding
-from dataset_downloads.static import SOURCE_PREFIX, ObjectStore, serve_source
+from dataset_downloads.static import (
+    RESULTS_PREFIX,
+    SOURCE_PREFIX,
+    ObjectStore,
+    StaticResponse,
+    serve_result,
+    serve_source,
+)
 from edge.problem import PROBLEM_CONTENT_TYPE, problem_document
 from worker.response import Response
 
@@ -52,7 +59,9 @@ def problem_reply(status: int, code: str, title: str, detail: str) -> Reply:
 
 
 class Distribution:
-    """One distribution with a download behaviour (edge + worker origin) and a ``/source/*`` behaviour (S3)."""
+    """One distribution with a download behaviour (edge + worker origin), a ``/source/*`` behaviour (S3) and,
+    when ``results`` is given, a ``/results/*`` behaviour (the results store).
+    """
 
     def __init__(
         self,
@@ -61,8 +70,11 @@ class Distribution:
         store: ObjectStore,
         cache: ResponseCache,
         origin_domain: str = "worker.local",
+        *,
+        results: ObjectStore | None = None,
     ) -> None:
         self.edge = edge
+        self.results = results
         self.origin_domain = origin_domain
         self.worker = worker
         self.store = store
@@ -72,6 +84,8 @@ class Distribution:
         """Answer one viewer request the way CloudFront would with our two edge triggers associated."""
         if viewer.uri.startswith(SOURCE_PREFIX):
             return self._source(viewer, viewer.uri)
+        if viewer.uri.startswith(RESULTS_PREFIX) and self.results is not None:
+            return self._source(viewer, viewer.uri, results=True)
         try:
             result = self.edge(events.viewer_request_event(viewer), None)
         except Exception:
@@ -127,18 +141,23 @@ class Distribution:
             body = self.cache.collect(key, response.status, headers, body)
         return Reply(response.status, headers, body, MISS, {"key": key})
 
-    def _source(self, viewer: events.ViewerRequest, uri: str) -> Reply:
+    def _source(self, viewer: events.ViewerRequest, uri: str, *, results: bool = False) -> Reply:
         if viewer.method not in ("GET", "HEAD"):
             reply = problem_reply(405, "method-not-allowed", "Method not allowed", "Use GET or HEAD.")
             reply.headers.append(("Allow", "GET, HEAD"))
             return reply
         lowered = {name.lower(): value for name, value in viewer.headers}
         try:
-            static = serve_source(self.store, viewer.method, uri, lowered)
+            static = self._static(viewer.method, uri, lowered, results)
         except Exception:
             log.exception("source object could not be read")
             return problem_reply(502, "source-unavailable", "Source unavailable", "The source could not be read.")
         return Reply(static.status, [*static.headers, ("Via", VIA)], static.body, MISS)
+
+    def _static(self, method: str, uri: str, headers: dict[str, str], results: bool) -> StaticResponse:
+        if results and self.results is not None:
+            return serve_result(self.results, method, uri, headers)
+        return serve_source(self.store, method, uri, headers)
 
 
 def _generated(result: dict[str, Any], verdict: str) -> Reply:

@@ -68,6 +68,12 @@ class Handler(BaseHTTPRequestHandler):
 
     do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (unparsable request lines) with the standard reason phrase only: its default
+        message quotes the raw request line, non-ASCII bytes and all, into the status line and the page."""
+        log.debug("refused a request before parsing it: %s %s", code, message)
+        super().send_error(code, None, None)
+
     def log_message(self, format: str, *args: object) -> None:
         """Route http.server's own messages (bad request lines, timeouts) to the module logger."""
         log.debug(format, *args)
@@ -172,8 +178,12 @@ def start_server(
     edge: EdgeFunction | None = None,
     worker: WorkerFunction | None = None,
     cache: ResponseCache | None = None,
+    results: str | None = None,
 ) -> tuple[str, Callable[[], None]]:
     """Serve ``data`` (a folder or ``s3://bucket/prefix/``) in a daemon thread; return ``(base_url, stop)``.
+
+    ``results`` (a folder or ``s3://bucket/prefix/``) is the results store: served at ``/results/``, and where
+    the real worker stores large results. Without it every result is streamed.
 
     Binds first, so with ``port=0`` the edge is configured with the real port. ``edge`` and ``worker`` default
     to the real ones (:func:`dataset_downloads.stack.real_edge`, :func:`~dataset_downloads.stack.real_worker`);
@@ -184,13 +194,14 @@ def start_server(
     release: Callable[[], None] = _nothing
     try:
         if worker is None:
-            worker, release = real_worker(data)
+            worker, release = real_worker(data, results)
         server.distribution = Distribution(
             edge if edge is not None else real_edge(domain),
             worker,
             store_for(data),
             cache if cache is not None else ResponseCache(),
             origin_domain=domain,
+            results=store_for(results) if results else None,
         )
     except BaseException:
         server.server_close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from dataset_downloads.distribution import EdgeFunction, WorkerFunction
@@ -43,13 +44,19 @@ def real_edge(worker_domain: str) -> EdgeFunction:
     return edge
 
 
-def real_worker(source: str) -> tuple[WorkerFunction, Callable[[], None]]:
+def real_worker(
+    source: str, results: str | None = None, threshold: int | None = None
+) -> tuple[WorkerFunction, Callable[[], None]]:
     """The worker application for ``source`` (a folder or ``s3://bucket/prefix/``), built once, and a function
     that releases what it holds (its tracer's socket). Tracing follows the environment
-    (``AWS_XRAY_DAEMON_ADDRESS``), as in Lambda.
+    (``AWS_XRAY_DAEMON_ADDRESS``), as in Lambda. ``results`` is the results store (none: stream everything);
+    ``threshold`` overrides the size above which results are stored (bytes).
     """
     from worker.app import App  # noqa: PLC0415  # pyarrow and friends load only when serving for real
     from worker.config import WorkerSettings  # noqa: PLC0415
 
-    app = App(WorkerSettings(source=source))
+    settings = WorkerSettings(source=source, results_url=results)
+    if threshold is not None:
+        settings = replace(settings, results_threshold=threshold)
+    app = App(settings)
     return app.handle, app.tracer.close

@@ -1,6 +1,8 @@
-"""``/source/{dataset}.parquet``: the source objects themselves, as CloudFront's S3 behaviour serves them.
+"""``/source/{dataset}.parquet`` and ``/results/{name}``: objects in S3, as CloudFront's S3 behaviours serve them.
 
-The edge redirects whole-dataset Parquet downloads here. Like S3 behind CloudFront: ``Content-Length``,
+The edge redirects whole-dataset Parquet downloads to ``/source/``; the worker redirects large results to
+``/results/`` (the results store, whose objects carry their own Content-Type, Content-Encoding and
+Content-Disposition: S3 object metadata, or a sidecar file locally). Like S3 behind CloudFront: ``Content-Length``,
 ``ETag``, ``Last-Modified``, single byte ranges (206, or 416 when unsatisfiable), ``If-None-Match`` (304),
 a problem+json 404 for a dataset that does not exist, and the body streamed in chunks. Only names matching
 the dataset grammar are looked up, so no path can leave the data folder.
@@ -8,6 +10,7 @@ the dataset grammar are looked up, so no path can leave the data folder.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,10 +20,19 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from edge.problem import PROBLEM_CONTENT_TYPE, problem_document
+from worker.results import SIDECAR_SUFFIX
 
 SOURCE_PREFIX = "/source/"
+RESULTS_PREFIX = "/results/"
 CHUNK_BYTES = 256 << 10
 _OBJECT = re.compile(r"([a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?)\.parquet")
+_RESULT = re.compile(r"[0-9a-f]{32}-[0-9a-f]{16}\.[a-z]+(?:\.gz)?")
+_S3_HEADERS = (
+    ("ContentType", "content-type"),
+    ("ContentEncoding", "content-encoding"),
+    ("ContentDisposition", "content-disposition"),
+    ("CacheControl", "cache-control"),
+)
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 PARQUET_TYPE = "application/vnd.apache.parquet"
 
@@ -32,6 +44,8 @@ class ObjectInfo:
     size: int
     etag: str
     last_modified: str
+    # Headers stored with the object (content-type, content-encoding, content-disposition, cache-control).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class ObjectStore(Protocol):
@@ -60,7 +74,11 @@ class LocalStore:
         if path is None:
             return None
         st = path.stat()
-        return ObjectInfo(st.st_size, f'"{st.st_size:x}-{st.st_mtime_ns:x}"', formatdate(st.st_mtime, usegmt=True))
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        stored = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {}
+        headers = tuple((str(name), str(value)) for name, value in stored.items())
+        etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+        return ObjectInfo(st.st_size, etag, formatdate(st.st_mtime, usegmt=True), headers)
 
     def read(self, name: str, start: int, end: int) -> Iterator[bytes]:
         """See :class:`ObjectStore`."""
@@ -100,7 +118,9 @@ class S3Store:
                 return None
             raise
         modified = formatdate(head["LastModified"].timestamp(), usegmt=True)
-        return ObjectInfo(int(head["ContentLength"]), str(head["ETag"]), modified)
+        stored = ((header, head.get(field)) for field, header in _S3_HEADERS)
+        headers = tuple((header, str(value)) for header, value in stored if value)
+        return ObjectInfo(int(head["ContentLength"]), str(head["ETag"]), modified, headers)
 
     def read(self, name: str, start: int, end: int) -> Iterator[bytes]:
         """See :class:`ObjectStore`."""
@@ -113,7 +133,7 @@ class S3Store:
 
 
 def store_for(source: str) -> ObjectStore:
-    """The store for a ``--data`` value: ``s3://bucket/prefix/`` or a local folder."""
+    """The store for a ``--data`` (or ``--results``) value: ``s3://bucket/prefix/`` or a local folder."""
     return S3Store(source) if source.startswith("s3://") else LocalStore(Path(source))
 
 
@@ -130,17 +150,32 @@ def serve_source(store: ObjectStore, method: str, uri: str, headers: Mapping[str
     """Answer ``GET|HEAD /source/{dataset}.parquet`` from ``store`` (``headers`` with lowercase names)."""
     name = unquote(uri.removeprefix(SOURCE_PREFIX))
     info = store.stat(name) if _OBJECT.fullmatch(name) else None
+    return _serve(store, method, name, info, headers)
+
+
+def serve_result(store: ObjectStore, method: str, uri: str, headers: Mapping[str, str]) -> StaticResponse:
+    """Answer ``GET|HEAD /results/{name}`` from the results ``store``, with the headers stored with it."""
+    name = unquote(uri.removeprefix(RESULTS_PREFIX))
+    info = store.stat(name) if _RESULT.fullmatch(name) else None
+    return _serve(store, method, name, info, headers)
+
+
+def _serve(
+    store: ObjectStore, method: str, name: str, info: ObjectInfo | None, headers: Mapping[str, str]
+) -> StaticResponse:
     if info is None:
         return _not_found()
+    stored = dict(info.headers)
     common = [("ETag", info.etag), ("Last-Modified", info.last_modified), ("Accept-Ranges", "bytes")]
-    common += [("Cache-Control", "public, max-age=3600")]
+    common += [("Cache-Control", stored.pop("cache-control", "public, max-age=3600"))]
     if headers.get("if-none-match") in (info.etag, "*"):
         return StaticResponse(304, common, iter(()))
     span = _byte_range(headers.get("range"), info.size)
     if span is None:
         return StaticResponse(416, [*common, ("Content-Range", f"bytes */{info.size}")], iter(()))
     start, end, partial = span
-    out = [("Content-Type", PARQUET_TYPE), ("Content-Length", str(end - start + 1)), *common]
+    out = [("Content-Type", stored.pop("content-type", PARQUET_TYPE)), ("Content-Length", str(end - start + 1))]
+    out += [*common, *((name.title(), value) for name, value in sorted(stored.items()))]
     if partial:
         out.append(("Content-Range", f"bytes {start}-{end}/{info.size}"))
     empty = method == "HEAD" or end < start

@@ -9,29 +9,45 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+import pyarrow.parquet as pq
+
 from edge.contract import DownloadRequest, Format, parse_request
-from edge.errors import MethodNotAllowed, RequestError
-from edge.problem import PROBLEM_CONTENT_TYPE, problem_body, problem_document
+from edge.errors import MethodNotAllowed, Problem
+from edge.problem import PROBLEM_CONTENT_TYPE, problem_body
+from worker.body import annotated, started
 from worker.compress import accepts_gzip, gzip_chunks
 from worker.config import TRACE_HEADER_ENV, WorkerSettings
+from worker.delivery import Delivery
 from worker.encoders import ENCODERS, FormatSpec
 from worker.encoders.geojson import geometry_column
-from worker.errors import WorkerError
+from worker.estimate import estimate_result
 from worker.headers import content_disposition, etag, filename, http_date, matches_if_none_match
 from worker.logging import log_request
 from worker.response import Response
+from worker.results import ResultMeta, ResultStore, result_name, results_from_url
 from worker.scan import ScanPlan, execute, open_parquet, plan_scan
-from worker.source import Source, SourceObject, source_from_url
+from worker.source import ReadableSource, Source, SourceObject, source_from_url
 from worker.traced_body import traced_body, traced_iter
 from worker.tracing import RequestTrace, Tracer, make_tracer, record_edge
 
+# A stored result's name contains the source version: it never changes, so caches may keep it for a year.
+RESULT_MAX_AGE = 31_536_000
+Opened = tuple[ReadableSource, pq.ParquetFile, ScanPlan]
 
-class Closeable(Protocol):
-    """Anything with ``close()``: the open source file a stream must release."""
 
-    def close(self) -> None: ...
+@dataclass(frozen=True)
+class Job:
+    """One accepted GET or HEAD: what is asked, of which source version, and the headers of its 200."""
+
+    request: DownloadRequest
+    spec: FormatSpec
+    obj: SourceObject
+    encoding: str
+    headers: dict[str, str]
+    name: str  # the result's name in the results store
 
 
 class LambdaContext(Protocol):
@@ -45,10 +61,19 @@ class LambdaContext(Protocol):
 class App:
     """The worker application, built once per process from its settings."""
 
-    def __init__(self, settings: WorkerSettings, source: Source | None = None, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        source: Source | None = None,
+        tracer: Tracer | None = None,
+        results: ResultStore | None = None,
+    ) -> None:
         self.settings = settings
         self.source = source if source is not None else source_from_url(settings.source)
         self.tracer = tracer if tracer is not None else make_tracer()
+        if results is None and settings.results_url:
+            results = results_from_url(settings.results_url)
+        self.delivery = None if results is None else Delivery.from_settings(results, settings)
 
     def handle(self, event: Mapping[str, Any], context: LambdaContext | None = None) -> Response:
         """Answer one Function URL event: a problem+json error, a 304, headers only (HEAD), or a stream."""
@@ -67,7 +92,7 @@ class App:
                 trace.annotate("format", request.format.value)
                 trace.annotate("canonical_request", request.canonical)
                 response = self._answer(request, headers, trace)
-            except (RequestError, WorkerError) as error:
+            except Problem as error:
                 trace.annotate("error_code", error.code)
                 response = self._problem(error)
             trace.annotate("status", response.status)
@@ -83,26 +108,72 @@ class App:
             if matches_if_none_match(headers.get("if-none-match"), out["etag"]):
                 keep = ("etag", "cache-control", "last-modified", "vary", "access-control-allow-origin")
                 return Response(304, {k: v for k, v in out.items() if k in keep})
-            readable = self.source.open(obj)
-            try:
-                parquet = open_parquet(readable)
-                plan = plan_scan(parquet, request)
-                if request.format is Format.GEOJSON:
-                    geometry_column(plan.output_schema)
-            except BaseException:
-                readable.close()
-                raise
-            span.annotate("row_groups_total", plan.row_groups_total)
-        trace.annotate("row_groups_total", plan.row_groups_total)
+            job = Job(
+                request, spec, obj, encoding, out, result_name(request.canonical, obj.version, encoding, spec.extension)
+            )
+            if self.delivery is not None and self.delivery.find(job.name):
+                trace.annotate("delivery", "stored")
+                return _redirect(self.delivery, job)
+            opened = self._open(obj, request)
+            span.annotate("row_groups_total", opened[2].row_groups_total)
+        trace.annotate("row_groups_total", opened[2].row_groups_total)
         if request.method == "HEAD":
-            readable.close()
+            opened[0].close()
             return Response(200, out)
-        batches = traced_iter(trace, "scan", execute(parquet, plan, request))
-        chunks = traced_iter(trace, "encode", spec.encoder(plan.output_schema, batches))
-        if encoding == "gzip":
+        if self.delivery is not None and self._is_large(job, opened, trace):
+            return self._deliver(self.delivery, job, opened, trace)
+        trace.annotate("delivery", "stream")
+        return Response(200, out, traced_body(trace, started(self._chunks(job, opened, trace), opened[0])))
+
+    def _open(self, obj: SourceObject, request: DownloadRequest) -> Opened:
+        """Open the pinned source, read its footer and plan the scan (every 400 is decided here)."""
+        readable = self.source.open(obj)
+        try:
+            parquet = open_parquet(readable)
+            plan = plan_scan(parquet, request)
+            if request.format is Format.GEOJSON:
+                geometry_column(plan.output_schema)
+        except BaseException:
+            readable.close()
+            raise
+        return readable, parquet, plan
+
+    def _is_large(self, job: Job, opened: Opened, trace: RequestTrace) -> bool:
+        """Whether the result, as delivered, is estimated above the threshold (see worker/estimate.py)."""
+        threshold = self.settings.results_threshold
+        with trace.subsegment("estimate") as span:
+            estimate = estimate_result(opened[1], opened[2], job.request, job.encoding == "gzip", threshold)
+            span.annotate("estimated_bytes", estimate.bytes)
+        trace.annotate("estimated_bytes", estimate.bytes)
+        return estimate.bytes > threshold
+
+    def _chunks(self, job: Job, opened: Opened, trace: RequestTrace) -> Iterator[bytes]:
+        """The result's bytes: scan → encode → gzip (when asked), annotated with what the scan did."""
+        readable, parquet, plan = opened
+        batches = traced_iter(trace, "scan", execute(parquet, plan, job.request))
+        chunks = traced_iter(trace, "encode", job.spec.encoder(plan.output_schema, batches))
+        if job.encoding == "gzip":
             chunks = gzip_chunks(chunks, self.settings.gzip_level)
-        body = _started(_annotated(chunks, trace, plan, readable), readable)
-        return Response(200, out, traced_body(trace, body))
+        return annotated(chunks, trace, plan, readable)
+
+    def _deliver(self, delivery: Delivery, job: Job, opened: Opened, trace: RequestTrace) -> Response:
+        """Store a large result (once) and redirect to it; stream it when the store cannot help."""
+        meta = ResultMeta(
+            content_type=job.spec.content_type,
+            content_disposition=job.headers["content-disposition"],
+            cache_control=f"public, max-age={RESULT_MAX_AGE}, immutable",
+            content_encoding=job.headers.get("content-encoding"),
+        )
+        try:
+            with trace.subsegment("store"):
+                how = delivery.store_result(job.name, meta, lambda: self._chunks(job, opened, trace))
+        finally:
+            opened[0].close()
+        trace.annotate("delivery", how)
+        if how != "stream":
+            return _redirect(delivery, job)
+        fresh = self._open(job.obj, job.request)  # a failed write may have consumed the first scan
+        return Response(200, job.headers, traced_body(trace, started(self._chunks(job, fresh, trace), fresh[0])))
 
     def _success_headers(
         self, request: DownloadRequest, spec: FormatSpec, obj: SourceObject, encoding: str
@@ -121,12 +192,8 @@ class App:
             out["content-encoding"] = "gzip"
         return out
 
-    def _problem(self, error: RequestError | WorkerError) -> Response:
-        if isinstance(error, RequestError):
-            body = problem_body(error)
-        else:
-            invalid = [{"name": p.name, "reason": p.reason} for p in error.invalid_params]
-            body = problem_document(error.status, error.code, error.title, error.detail, invalid)
+    def _problem(self, error: Problem) -> Response:
+        body = problem_body(error)
         cache = f"public, max-age={self.settings.error_max_age}" if error.status < 500 else "no-store"
         headers = {
             "content-type": PROBLEM_CONTENT_TYPE,
@@ -138,38 +205,15 @@ class App:
         return Response(error.status, headers, [body])
 
 
-def _annotated(chunks: Iterator[bytes], trace: RequestTrace, plan: ScanPlan, readable: object) -> Iterator[bytes]:
-    """Pass ``chunks`` through, then annotate what the scan did (known only at the end of the stream)."""
-    try:
-        yield from chunks
-    finally:
-        trace.annotate("rows", plan.stats.rows_out)
-        trace.annotate("row_groups_read", plan.stats.row_groups_read)
-        trace.annotate("bytes_read", int(getattr(readable, "bytes_read", 0)))
-
-
-def _started(chunks: Iterator[bytes], resource: Closeable) -> Iterator[bytes]:
-    """Pull the first chunk now, so errors raised before any byte exists still become a problem response;
-    the returned generator closes ``chunks`` and ``resource`` however it ends (done, failed, or closed early).
+def _redirect(delivery: Delivery, job: Job) -> Response:
+    """302 to the stored result. Cached no longer than the streamed response would be: the Location names one
+    source version, the request URL does not, so a republished dataset is seen as soon as it would be.
     """
-    try:
-        first = next(chunks, None)
-    except BaseException:
-        resource.close()
-        raise
-
-    def rest() -> Iterator[bytes]:
-        try:
-            if first is not None:
-                yield first
-                yield from chunks
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-            resource.close()
-
-    return rest()
+    keep = ("cache-control", "vary", "access-control-allow-origin", "last-modified")
+    headers = {k: v for k, v in job.headers.items() if k in keep}
+    headers["location"] = delivery.location(job.name)
+    headers["content-length"] = "0"
+    return Response(302, headers)
 
 
 _app: App | None = None

@@ -39,7 +39,7 @@ def test_noncurrent_versions_expire_after_90_days(bucket_cfn: Template) -> None:
 
 def test_policy_lets_only_the_distribution_read_only_the_source_prefix(bucket_cfn: Template) -> None:
     statements = bucket_cfn["Resources"]["DatasetBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    deny, conditional = statements
+    deny, conditional, _results = statements
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     condition, allow, otherwise = conditional["Fn::If"]
@@ -49,3 +49,24 @@ def test_policy_lets_only_the_distribution_read_only_the_source_prefix(bucket_cf
     assert allow["Action"] == "s3:GetObject"
     assert allow["Resource"] == {"Fn::Sub": "${DatasetBucket.Arn}/${DatasetPrefix}*"}
     assert allow["Condition"] == {"StringEquals": {"AWS:SourceArn": {"Ref": "DistributionArn"}}}
+
+
+def test_results_expire_after_7_days_with_their_versions_and_uploads(bucket_cfn: Template) -> None:
+    rules = {r["Id"]: r for r in bucket(bucket_cfn)["LifecycleConfiguration"]["Rules"]}
+    results = rules["expire-results"]
+    assert (results["Status"], results["Prefix"]) == ("Enabled", "results/")
+    assert results["ExpirationInDays"] == {"Ref": "ResultsExpiryDays"}
+    assert bucket_cfn["Parameters"]["ResultsExpiryDays"]["Default"] == 7
+    assert results["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert results["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+
+def test_policy_lets_only_the_distribution_read_results(bucket_cfn: Template) -> None:
+    statements = bucket_cfn["Resources"]["DatasetBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    condition, allow, otherwise = statements[2]["Fn::If"]
+    assert (condition, otherwise) == ("HasDistribution", {"Ref": "AWS::NoValue"})
+    assert (allow["Effect"], allow["Action"]) == ("Allow", "s3:GetObject")
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Resource"] == {"Fn::Sub": "${DatasetBucket.Arn}/results/*"}
+    assert allow["Condition"] == {"StringEquals": {"AWS:SourceArn": {"Ref": "DistributionArn"}}}
+    assert bucket_cfn["Outputs"]["ResultsUrl"]["Value"] == {"Fn::Sub": "s3://${DatasetBucket}/results/"}

@@ -113,7 +113,7 @@ def test_worker_behaviour_forwards_queries_but_never_the_viewer_host(edge_cfn: T
 
 
 def test_source_behaviour_serves_the_bucket(edge_cfn: Template) -> None:
-    (behaviour,) = distribution(edge_cfn)["CacheBehaviors"]
+    behaviour, _results = distribution(edge_cfn)["CacheBehaviors"]
     assert (behaviour["PathPattern"], behaviour["TargetOriginId"]) == ("/source/*", "source")
     assert set(behaviour["AllowedMethods"]) == {"GET", "HEAD"}
     assert "LambdaFunctionAssociations" not in behaviour
@@ -151,3 +151,25 @@ def test_outputs_give_the_distribution_arn(edge_cfn: Template) -> None:
     assert edge_cfn["Outputs"]["DistributionArn"]["Value"] == {
         "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
     }
+
+
+def test_results_behaviour_serves_the_results_prefix_with_oac_and_long_ttls(edge_cfn: Template) -> None:
+    _source, behaviour = distribution(edge_cfn)["CacheBehaviors"]
+    assert (behaviour["PathPattern"], behaviour["TargetOriginId"]) == ("/results/*", "results")
+    assert set(behaviour["AllowedMethods"]) == {"GET", "HEAD"}
+    assert behaviour["Compress"] is False
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert "LambdaFunctionAssociations" not in behaviour
+    origin = {o["Id"]: o for o in distribution(edge_cfn)["Origins"]}["results"]
+    assert origin["DomainName"] == {"Ref": "SourceBucketDomainName"}
+    assert "OriginPath" not in origin  # /results/{name} is the key results/{name}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SourceOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert behaviour["CachePolicyId"] == {"Ref": "ResultsCachePolicy"}
+    config = edge_cfn["Resources"]["ResultsCachePolicy"]["Properties"]["CachePolicyConfig"]
+    assert config["MinTTL"] >= 86400
+    assert config["DefaultTTL"] >= 7 * 86400
+    assert config["MaxTTL"] == 31536000
+    key = config["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+    assert key["HeadersConfig"] == {"HeaderBehavior": "none"}

@@ -36,6 +36,10 @@ def test_function_runs_the_streaming_runtime_on_arm64_with_tracing(worker_cfn: T
     assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/var/task/worker/runtime/exec-wrapper"
     assert variables["DATASET_SOURCE"] == {"Fn::Sub": "s3://${DatasetBucket}/${DatasetPrefix}"}
     assert set(variables) >= {"CACHE_UNFILTERED_MAX_AGE", "CACHE_FILTERED_MAX_AGE", "CACHE_ERROR_MAX_AGE", "GZIP_LEVEL"}
+    assert variables["RESULTS_URL"] == {"Fn::Sub": "s3://${DatasetBucket}/results/"}
+    assert variables["RESULTS_BASE_URL"] == "/results/"
+    assert variables["RESULTS_THRESHOLD_BYTES"] == {"Ref": "ResultsThresholdBytes"}
+    assert worker_cfn["Parameters"]["ResultsThresholdBytes"]["Default"] == 5 * 1024 * 1024
     assert function["LoggingConfig"]["LogGroup"] == {"Ref": "WorkerLogGroup"}
 
 
@@ -43,19 +47,25 @@ def test_log_group_has_a_retention(worker_cfn: Template) -> None:
     assert only(worker_cfn, "AWS::Logs::LogGroup")["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
-def test_role_reads_only_the_dataset_prefix(worker_cfn: Template) -> None:
+def test_role_reads_the_dataset_prefix_and_writes_only_results(worker_cfn: Template) -> None:
     role = worker_cfn["Resources"]["WorkerFunctionRole"]["Properties"]
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
     assert all(s["Effect"] == "Allow" for s in statements)
     by_sid = {s["Sid"]: s for s in statements}
-    assert set(by_sid) == {"ReadDatasetObjects", "ListDatasetPrefix"}
+    assert set(by_sid) == {"ReadDatasetObjects", "ListDatasetPrefix", "WriteResults"}
     read = by_sid["ReadDatasetObjects"]
     assert sorted(read["Action"]) == ["s3:GetObject", "s3:GetObjectVersion"]
     assert read["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${DatasetBucket}/${DatasetPrefix}*"}
     listing = by_sid["ListDatasetPrefix"]
     assert listing["Action"] == "s3:ListBucket"
     assert listing["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${DatasetBucket}"}
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": {"Fn::Sub": "${DatasetPrefix}*"}}}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": [{"Fn::Sub": "${DatasetPrefix}*"}, "results/*"]}}
+    write = by_sid["WriteResults"]
+    assert sorted(write["Action"]) == ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert write["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${DatasetBucket}/results/*"}
+    # Nothing else in the role may write to S3.
+    writers = [s for s in statements if any(a in ("s3:PutObject", "s3:DeleteObject") for a in s["Action"])]
+    assert writers == [write]
     # Managed policies: logs and X-Ray only, nothing that reaches S3.
     managed = [arn.rsplit("/", 1)[-1] for arn in role["ManagedPolicyArns"]]
     assert sorted(managed) == ["AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"]
