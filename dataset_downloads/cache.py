@@ -125,22 +125,12 @@ class ResponseCache:
         """Pass ``body`` through, storing the response once the body ends normally (never after an error).
 
         Gives up buffering as soon as the body outgrows an entry, so a large download costs no memory here.
+        Closing the result closes ``body`` too, even before the first chunk: a client that went away must
+        release the worker's stream (its source reader, its trace and log line) at once, not at garbage
+        collection.
         """
-        if max_age(_header(headers, "cache-control")) is None or status not in CACHEABLE_STATUSES:
-            yield from body
-            return
-        parts: list[bytes] | None = []
-        size = 0
-        for chunk in body:
-            if parts is not None:
-                size += len(chunk)
-                if size <= self.max_entry_bytes:
-                    parts.append(chunk)
-                else:
-                    parts = None
-            yield chunk
-        if parts is not None:
-            self.put(key, status, headers, b"".join(parts))
+        storing = max_age(_header(headers, "cache-control")) is not None and status in CACHEABLE_STATUSES
+        return _Collected(self, key, status=status, headers=headers, body=iter(body), storing=storing)
 
     @property
     def size(self) -> int:
@@ -156,3 +146,48 @@ class ResponseCache:
 
 def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in headers if key.lower() == name), None)
+
+
+class _Collected:
+    """The iterator :meth:`ResponseCache.collect` returns: passes chunks through, stores a complete body."""
+
+    def __init__(
+        self,
+        cache: ResponseCache,
+        key: str,
+        *,
+        status: int,
+        headers: Sequence[tuple[str, str]],
+        body: Iterator[bytes],
+        storing: bool,
+    ) -> None:
+        self._cache, self._key, self._status, self._headers = cache, key, status, headers
+        self._body = body
+        self._parts: list[bytes] | None = [] if storing else None
+        self._size = 0
+
+    def __iter__(self) -> _Collected:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            chunk = next(self._body)
+        except StopIteration:
+            if self._parts is not None:
+                self._cache.put(self._key, self._status, self._headers, b"".join(self._parts))
+                self._parts = None
+            raise
+        if self._parts is not None:
+            self._size += len(chunk)
+            if self._size <= self._cache.max_entry_bytes:
+                self._parts.append(chunk)
+            else:
+                self._parts = None
+        return chunk
+
+    def close(self) -> None:
+        """Stop early: nothing is stored, and the wrapped body is closed."""
+        self._parts = None
+        close = getattr(self._body, "close", None)
+        if callable(close):
+            close()
