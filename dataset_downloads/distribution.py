@@ -22,6 +22,7 @@ from dataset_downloads.static import (
     serve_source,
 )
 from edge.problem import PROBLEM_CONTENT_TYPE, problem_document
+from worker.headers import matches_if_none_match
 from worker.response import Response
 
 EdgeFunction = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -105,8 +106,10 @@ class Distribution:
             return None
         headers = [*entry.headers, ("Age", str(self.cache.age(entry)))]
         etag = next((v for n, v in entry.headers if n.lower() == "etag"), None)
-        if etag is not None and _header(viewer, "if-none-match") in (etag, "*"):
-            keep = {"etag", "cache-control", "last-modified", "vary", "age"}
+        if etag is not None and matches_if_none_match(_header(viewer, "if-none-match"), etag):
+            # what RFC 9110 §15.4.5 says a 304 repeats, and the headers every response of ours carries
+            keep = {"etag", "cache-control", "last-modified", "vary", "age", "x-download-trace-id"}
+            keep.add("access-control-allow-origin")
             return Reply(304, [(n, v) for n, v in headers if n.lower() in keep], (), HIT, {"key": key})
         body = () if viewer.method == "HEAD" else (entry.body,)
         if not any(n.lower() == "content-length" for n, _ in headers):

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 
 from dataset_downloads.cache import ResponseCache
 from dataset_downloads.distribution import (
@@ -60,13 +59,19 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "dataset-downloads"
     timeout = 60  # idle keep-alive connections are closed after this many seconds
     server: DistributionServer
-    _METHODS: ClassVar[tuple[str, ...]] = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 
     def do_GET(self) -> None:
         """Answer GET."""
         self._serve()
 
     do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """Every other method (TRACE, PROPFIND, ...) goes to the edge too, which answers 405 problem+json with
+        ``Allow``, as CloudFront would; http.server alone would send an HTML 501."""
+        if name.startswith("do_"):
+            return self.do_GET
+        raise AttributeError(name)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own errors (unparsable request lines) with the standard reason phrase only: its default
@@ -144,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             if chunked:
                 self.send_header("Transfer-Encoding", "chunked")
+            if self.close_connection:  # decided before the headers: tell a keep-alive client (RFC 9112 §9.6)
+                self.send_header("Connection", "close")
             self.end_headers()
         except _CLIENT_GONE:
             self.close_connection = True

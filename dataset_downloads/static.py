@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from edge.problem import PROBLEM_CONTENT_TYPE, problem_document
+from worker.headers import matches_if_none_match
 from worker.results import SIDECAR_SUFFIX
 
 SOURCE_PREFIX = "/source/"
@@ -168,7 +169,7 @@ def _serve(
     stored = dict(info.headers)
     common = [("ETag", info.etag), ("Last-Modified", info.last_modified), ("Accept-Ranges", "bytes")]
     common += [("Cache-Control", stored.pop("cache-control", "public, max-age=3600"))]
-    if headers.get("if-none-match") in (info.etag, "*"):
+    if matches_if_none_match(headers.get("if-none-match"), info.etag):
         return StaticResponse(304, common, iter(()))
     span = _byte_range(headers.get("range"), info.size)
     if span is None:

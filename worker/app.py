@@ -18,7 +18,7 @@ from edge.contract import DownloadRequest, Format, parse_request
 from edge.errors import MethodNotAllowed, Problem
 from edge.problem import PROBLEM_CONTENT_TYPE, problem_body
 from worker.body import annotated, started
-from worker.compress import accepts_gzip, gzip_chunks
+from worker.compress import accepts_gzip, gzip_chunks, implementation
 from worker.config import TRACE_HEADER_ENV, WorkerSettings
 from worker.delivery import Delivery
 from worker.encoders import ENCODERS, FormatSpec
@@ -27,7 +27,7 @@ from worker.estimate import estimate_result
 from worker.headers import content_disposition, etag, filename, http_date, matches_if_none_match
 from worker.logging import log_request
 from worker.response import Response
-from worker.results import ResultMeta, ResultStore, result_name, results_from_url
+from worker.results import RESULT_REVISION, ResultMeta, ResultStore, result_name, results_from_url
 from worker.scan import ScanPlan, execute, open_parquet, plan_scan
 from worker.source import ReadableSource, Source, SourceObject, source_from_url
 from worker.traced_body import traced_body, traced_iter
@@ -183,7 +183,7 @@ class App:
             "content-type": spec.content_type,
             "content-disposition": content_disposition(filename(request, spec.extension)),
             "cache-control": f"public, max-age={max_age}",
-            "etag": etag(obj.version, request.canonical, encoding),
+            "etag": etag(obj.version, request.canonical, self._representation(encoding)),
             "last-modified": http_date(obj.last_modified),
             "vary": "Accept-Encoding",
             "access-control-allow-origin": "*",
@@ -191,6 +191,14 @@ class App:
         if encoding == "gzip":
             out["content-encoding"] = "gzip"
         return out
+
+    def _representation(self, encoding: str) -> str:
+        """What, beside the source version and the request, decides the bytes: the output revision and, for
+        gzip, the level and the deflate implementation (ISA-L and zlib compress differently)."""
+        if encoding == "gzip":
+            level = self.settings.gzip_level
+            encoding = f"gzip/{level}/{implementation(level)}"
+        return f"{RESULT_REVISION}/{encoding}"
 
     def _problem(self, error: Problem) -> Response:
         body = problem_body(error)

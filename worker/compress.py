@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["BLOCK", "DEFAULT_LEVEL", "MIN_CHUNK", "accepts_gzip", "gzip_chunks", "isal_zlib"]
+__all__ = ["BLOCK", "DEFAULT_LEVEL", "MIN_CHUNK", "accepts_gzip", "gzip_chunks", "implementation", "isal_zlib"]
 
 isal_zlib: Any
 try:
@@ -40,9 +40,19 @@ def _extra_flags(level: int) -> bytes:
     return b"\x02" if level == 9 else b"\x04" if level < 2 else b"\x00"
 
 
+def implementation(level: int) -> str:
+    """Which deflate implementation compresses at ``level`` here; the bytes differ between them, so the ETag
+    of a gzip response names it.
+
+    >>> implementation(9)
+    'zlib'
+    """
+    return "isal" if isal_zlib is not None and level in ISAL_LEVELS else "zlib"
+
+
 def _deflater(level: int) -> Any:
     """A raw-deflate compressor (no zlib header) for ``level``: ISA-L for 0-3 when installed, else zlib."""
-    if isal_zlib is not None and level in ISAL_LEVELS:
+    if implementation(level) == "isal":
         return isal_zlib.compressobj(level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
     return zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
 

@@ -180,3 +180,29 @@ def test_http_10_clients_get_the_body_until_close(stack: Stack) -> None:
     head, _, body = received.partition(b"\r\n\r\n")
     assert b"chunked" not in head.lower()
     assert body == b"".join(OK_BODY)
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND"], ids=str)
+def test_unusual_methods_get_the_edge_405_not_an_html_501(stack: Stack, method: str) -> None:
+    connection = http.client.HTTPConnection(stack.host, stack.port, timeout=10)
+    try:
+        connection.request(method, "/tree.csv")
+        response = connection.getresponse()
+        assert response.status == 405
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert response.getheader("Allow") == "GET, HEAD"
+        response.read()
+    finally:
+        connection.close()
+
+
+def test_a_connection_the_server_will_close_says_so(stack: Stack) -> None:
+    connection = http.client.HTTPConnection(stack.host, stack.port, timeout=10)
+    try:
+        connection.request("POST", "/tree.csv", body=b"x" * 100_000)
+        response = connection.getresponse()
+        assert response.status == 405
+        assert response.getheader("Connection") == "close"
+        response.read()
+    finally:
+        connection.close()

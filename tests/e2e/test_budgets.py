@@ -52,7 +52,8 @@ def serve_process(tmp_path: Path) -> Iterator[tuple[Path, list[tuple[str, subpro
 
 def _start(folder: Path, traces: Path) -> tuple[str, subprocess.Popen[str]]:
     command = [sys.executable, "-m", "dataset_downloads.cli", "serve", "--data", str(folder), "--port", "0"]
-    command += ["--traces", str(traces), "--xray-port", "0"]
+    # --results '': stream every download (this measures streaming memory) and write nothing into the repository
+    command += ["--traces", str(traces), "--xray-port", "0", "--results", ""]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     assert process.stdout is not None

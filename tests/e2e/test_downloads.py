@@ -237,3 +237,14 @@ def test_repeated_spellings_share_one_cache_entry(served: Served) -> None:
     second = get(served, "/tree.csv?limit=3&organisation-entity=600001&organisation-entity=600004")
     assert first.content == second.content
     assert second.headers["x-cache"].startswith("Hit")
+
+
+def test_a_cached_response_answers_conditional_requests_like_the_worker(served: Served) -> None:
+    first = get(served, "/tree.json?limit=4")
+    tag = first.headers["etag"]
+    hit = get(served, "/tree.json?limit=4", If_None_Match=f'"other", W/{tag}')
+    assert hit.headers["x-cache"].startswith("Hit")
+    assert hit.status_code == 304
+    assert hit.headers["etag"] == tag
+    assert hit.headers["x-download-trace-id"] == first.headers["x-download-trace-id"]
+    assert hit.headers["access-control-allow-origin"] == "*"

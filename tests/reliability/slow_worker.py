@@ -16,6 +16,7 @@ from worker.config import WorkerSettings
 from worker.response import Response
 from worker.source import LocalReader, LocalSource, SourceObject
 from worker.tracing import NullTracer
+from worker.warmup import warm_up
 
 
 class SlowSource(LocalSource):
@@ -43,6 +44,7 @@ _app = App(
     source=SlowSource(Path(_settings.source), float(os.environ.get("SLOW_READ_SECONDS", "0.15"))),
     tracer=NullTracer(),
 )
+warm_up()  # as the runtime does for the default app: pyarrow's first-use cost must not eat the deadline
 
 
 def handle(event: dict[str, Any], context: Any) -> Response:

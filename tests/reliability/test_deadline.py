@@ -20,9 +20,12 @@ def test_a_download_past_the_deadline_ends_with_error_trailers(
     start_runtime: StartRuntime,  # noqa: F811
     samples: Path,
 ) -> None:
-    fake_api.add_event(function_url_event("GET", "/title-boundary.csv", "", "identity"), deadline_in_ms=3000)
+    # 4.5 s before the margin: ample for the first chunk on a loaded machine (the footer and one row group, about
+    # 1 s), far too little for fifteen row groups at 0.5 s a read.
+    fake_api.add_event(function_url_event("GET", "/title-boundary.csv", "", "identity"), deadline_in_ms=6000)
     fake_api.add_event(function_url_event("GET", "/tree.csv", "limit=2", "identity"))
-    runtime = start_runtime(spec=HANDLER, env={"DATASET_SOURCE": str(samples), "RUNTIME_DEADLINE_MARGIN_MS": "1500"})
+    env = {"DATASET_SOURCE": str(samples), "RUNTIME_DEADLINE_MARGIN_MS": "1500", "SLOW_READ_SECONDS": "0.5"}
+    runtime = start_runtime(spec=HANDLER, env=env)
     stopped, after = fake_api.wait_for(2, timeout=60)
     prelude, _, body = stopped.body.partition(SEPARATOR)
     assert json.loads(prelude)["statusCode"] == 200

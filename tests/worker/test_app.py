@@ -1,0 +1,41 @@
+"""The worker's HTTP handler: what decides the ETag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dataset_downloads.sample import SAMPLES, scaled, write_samples
+from worker.app import App
+from worker.config import WorkerSettings
+from worker.tracing import NullTracer
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("app-samples")
+    write_samples(directory, scaled(SAMPLES[1:2], 0.05))
+    return directory
+
+
+def _etag(folder: Path, level: int, accept: str) -> str:
+    app = App(WorkerSettings(source=str(folder), gzip_level=level), tracer=NullTracer())
+    event = {
+        "rawPath": "/tree.csv",
+        "rawQueryString": "limit=10",
+        "headers": {"accept-encoding": accept},
+        "requestContext": {"http": {"method": "HEAD"}},
+    }
+    response = app.handle(event)
+    assert response.status == 200
+    return response.headers["etag"]
+
+
+def test_the_gzip_level_is_part_of_the_etag(folder: Path) -> None:
+    # level 1 (ISA-L) and level 6 (zlib) compress the same body to different bytes: one tag would lie
+    assert _etag(folder, 1, "gzip") != _etag(folder, 6, "gzip")
+
+
+def test_the_gzip_level_does_not_change_an_identity_etag(folder: Path) -> None:
+    assert _etag(folder, 1, "identity") == _etag(folder, 6, "identity")
