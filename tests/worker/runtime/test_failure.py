@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from edge.errors import InvalidParam
 from worker.errors import SourceBusy, UnknownColumn
 from worker.runtime.failure import DeadlineApproaching, error_report, log_failure, problem_response
@@ -50,3 +52,24 @@ def test_a_failure_is_one_json_line_with_the_details() -> None:
     assert (record["phase"], record["requestId"], record["errorType"]) == ("after-first-byte", "req-1", "ValueError")
     assert record["errorMessage"] == SECRET
     assert any("raise ValueError" in frame for frame in record["stackTrace"])
+
+
+def test_a_fallback_problem_carries_the_invocation_trace_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = "1-5759e988-bd862e3fe1be46a994272793"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1")
+    response = problem_response(RuntimeError("boom"))
+    assert response.headers["x-download-trace-id"] == root
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Root=not-a-trace-id", "Parent=53995c3f42cd8ad8", "Root=1-5759e988-bd862e3fe1be46a99427279\r\nX: y"],
+    ids=["absent", "empty", "malformed", "no-root", "injection"],
+)
+def test_no_trace_id_header_without_a_well_formed_root(monkeypatch: pytest.MonkeyPatch, header: str | None) -> None:
+    if header is None:
+        monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    else:
+        monkeypatch.setenv("_X_AMZN_TRACE_ID", header)
+    assert "x-download-trace-id" not in problem_response(RuntimeError("boom")).headers
