@@ -105,9 +105,11 @@ class App:
             obj = self.source.stat(request.dataset)
             encoding = "gzip" if spec.compressible and accepts_gzip(headers.get("accept-encoding")) else "identity"
             out = self._success_headers(request, spec, obj, encoding)
-            if matches_if_none_match(headers.get("if-none-match"), out["etag"]):
-                keep = ("etag", "cache-control", "last-modified", "vary", "access-control-allow-origin")
-                return Response(304, {k: v for k, v in out.items() if k in keep})
+            conditional = headers.get("if-none-match")
+            # A named tag can only have come from a 200 of ours: answer without reading data. "*" names no tag,
+            # so it waits until the request has proved valid (an unknown column is a 400, not a 304).
+            if conditional and conditional.strip() != "*" and matches_if_none_match(conditional, out["etag"]):
+                return _not_modified(out)
             job = Job(
                 request, spec, obj, encoding, out, result_name(request.canonical, obj.version, encoding, spec.extension)
             )
@@ -116,6 +118,9 @@ class App:
                 return _redirect(self.delivery, job)
             opened = self._open(obj, request)
             span.annotate("row_groups_total", opened[2].row_groups_total)
+            if conditional and conditional.strip() == "*":
+                opened[0].close()
+                return _not_modified(out)
         trace.annotate("row_groups_total", opened[2].row_groups_total)
         if request.method == "HEAD":
             opened[0].close()
@@ -211,6 +216,12 @@ class App:
         if isinstance(error, MethodNotAllowed):
             headers["allow"] = "GET, HEAD"
         return Response(error.status, headers, [body])
+
+
+def _not_modified(headers: Mapping[str, str]) -> Response:
+    """The 304 for a matching ``If-None-Match``: the validators and caching headers of the 200, no body."""
+    keep = ("etag", "cache-control", "last-modified", "vary", "access-control-allow-origin")
+    return Response(304, {k: v for k, v in headers.items() if k in keep})
 
 
 def _redirect(delivery: Delivery, job: Job) -> Response:

@@ -39,3 +39,29 @@ def test_the_gzip_level_is_part_of_the_etag(folder: Path) -> None:
 
 def test_the_gzip_level_does_not_change_an_identity_etag(folder: Path) -> None:
     assert _etag(folder, 1, "identity") == _etag(folder, 6, "identity")
+
+
+def _get(folder: Path, query: str, **headers: str) -> int:
+    app = App(WorkerSettings(source=str(folder)), tracer=NullTracer())
+    event = {
+        "rawPath": "/tree.csv",
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {"http": {"method": "GET"}},
+    }
+    return app.handle(event).status
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        pytest.param("limit=3", 304, id="valid-request"),
+        pytest.param("fields=colour", 400, id="unknown-column-is-still-a-400"),
+    ],
+)
+def test_if_none_match_star_answers_only_a_valid_request(folder: Path, query: str, status: int) -> None:
+    assert _get(folder, query, **{"if-none-match": "*"}) == status
+
+
+def test_a_stale_tag_gets_the_download(folder: Path) -> None:
+    assert _get(folder, "limit=3", **{"if-none-match": '"not-this-one"'}) == 200
