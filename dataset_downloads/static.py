@@ -21,13 +21,13 @@ from urllib.parse import unquote
 
 from edge.problem import PROBLEM_CONTENT_TYPE, problem_document
 from worker.headers import matches_if_none_match
-from worker.results import SIDECAR_SUFFIX
+from worker.results import SIDECAR_SUFFIX, is_result_name
+from worker.s3url import split_s3_url
 
 SOURCE_PREFIX = "/source/"
 RESULTS_PREFIX = "/results/"
 CHUNK_BYTES = 256 << 10
 _OBJECT = re.compile(r"([a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?)\.parquet")
-_RESULT = re.compile(r"[0-9a-f]{32}-[0-9a-f]{16}\.[a-z]+(?:\.gz)?")
 _S3_HEADERS = (
     ("ContentType", "content-type"),
     ("ContentEncoding", "content-encoding"),
@@ -101,9 +101,7 @@ class S3Store:
     """Objects under ``s3://bucket/prefix/`` (boto3 honours ``AWS_ENDPOINT_URL``, so moto works too)."""
 
     def __init__(self, url: str, client: Any = None) -> None:
-        bucket, _, prefix = url.removeprefix("s3://").partition("/")
-        self.bucket = bucket
-        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.bucket, self.prefix = split_s3_url(url)
         if client is None:
             import boto3  # noqa: PLC0415  # only the S3 mode pays for boto3's import
 
@@ -157,7 +155,7 @@ def serve_source(store: ObjectStore, method: str, uri: str, headers: Mapping[str
 def serve_result(store: ObjectStore, method: str, uri: str, headers: Mapping[str, str]) -> StaticResponse:
     """Answer ``GET|HEAD /results/{name}`` from the results ``store``, with the headers stored with it."""
     name = unquote(uri.removeprefix(RESULTS_PREFIX))
-    info = store.stat(name) if _RESULT.fullmatch(name) else None
+    info = store.stat(name) if is_result_name(name) else None
     return _serve(store, method, name, info, headers)
 
 

@@ -12,13 +12,13 @@ import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from worker.results import LEASE_SUFFIX, ResultMeta, StoreError, is_result_name
 from worker.s3source import CLIENT_CONFIG
+from worker.s3url import error_code, split_s3_url
 
 PART_BYTES = 8 * 1024 * 1024
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
@@ -37,13 +37,8 @@ class S3ResultStore:
     @classmethod
     def from_url(cls, url: str, *, client: Any | None = None) -> S3ResultStore:
         """``s3://bucket/prefix/`` → S3ResultStore; builds a boto3 client (honouring ``AWS_ENDPOINT_URL``) if none."""
-        parts = urlsplit(url)
-        if not parts.netloc:
-            raise ValueError(f"A results URL needs a bucket: {url!r}")
-        prefix = parts.path.lstrip("/")
-        if prefix and not prefix.endswith("/"):
-            prefix += "/"
-        return cls(parts.netloc, prefix, client or boto3.client("s3", config=CLIENT_CONFIG))
+        bucket, prefix = split_s3_url(url)
+        return cls(bucket, prefix, client or boto3.client("s3", config=CLIENT_CONFIG))
 
     def key(self, name: str) -> str:
         """The object key of the result ``name``."""
@@ -56,7 +51,7 @@ class S3ResultStore:
         try:
             self.client.head_object(Bucket=self.bucket, Key=self.key(name))
         except ClientError as error:
-            if _code(error) in _NOT_FOUND:
+            if error_code(error) in _NOT_FOUND:
                 return False
             raise StoreError("cannot look up a result") from error
         except BotoCoreError as error:
@@ -97,7 +92,7 @@ class S3ResultStore:
             try:
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=b"", IfNoneMatch="*")
             except ClientError as error:
-                if _code(error) not in _TAKEN:
+                if error_code(error) not in _TAKEN:
                     raise StoreError("cannot take a result lease") from error
                 if not self._expired(key, ttl):
                     return False
@@ -119,7 +114,7 @@ class S3ResultStore:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
-            if _code(error) in _NOT_FOUND:
+            if error_code(error) in _NOT_FOUND:
                 return True  # released in the meantime: try again
             raise StoreError("cannot read a result lease") from error
         except BotoCoreError as error:
@@ -188,7 +183,3 @@ def _call(method: Any, **kwargs: Any) -> dict[str, Any]:
     except _STORE_ERRORS as error:
         raise StoreError(f"results store call failed: {getattr(method, '__name__', 'call')}") from error
     return result
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -23,6 +22,7 @@ from botocore.exceptions import (
 
 from edge.errors import quote_input
 from worker.errors import DatasetNotFound, SourceBusy, SourceChanged, SourceUnavailable, WorkerError
+from worker.s3url import error_code, split_s3_url
 from worker.source import SourceObject, object_name
 
 # Bounded retries and timeouts: a request that cannot reach S3 should become a 502 quickly, not hang
@@ -52,13 +52,8 @@ class S3Source:
     @classmethod
     def from_url(cls, url: str, *, client: Any | None = None) -> S3Source:
         """``s3://bucket/prefix/`` → S3Source; builds a boto3 client (honouring ``AWS_ENDPOINT_URL``) if none."""
-        parts = urlsplit(url)
-        if not parts.netloc:
-            raise ValueError(f"An S3 source URL needs a bucket: {url!r}")
-        prefix = parts.path.lstrip("/")
-        if prefix and not prefix.endswith("/"):
-            prefix += "/"
-        return cls(parts.netloc, prefix, client or boto3.client("s3", config=CLIENT_CONFIG))
+        bucket, prefix = split_s3_url(url)
+        return cls(bucket, prefix, client or boto3.client("s3", config=CLIENT_CONFIG))
 
     def key(self, dataset: str) -> str:
         """The object key of ``dataset``."""
@@ -70,7 +65,7 @@ class S3Source:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
-            if _code(error) in _NOT_FOUND:
+            if error_code(error) in _NOT_FOUND:
                 raise DatasetNotFound(f"There is no dataset named {quote_input(dataset)}.") from None
             raise _unavailable(error) from error
         except BotoCoreError as error:
@@ -95,12 +90,8 @@ class S3Source:
         return S3Reader(self.client, self.bucket, self.key(obj.dataset), obj)
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def _unavailable(error: Exception) -> WorkerError:
-    if isinstance(error, ClientError) and _code(error) in _BUSY:
+    if isinstance(error, ClientError) and error_code(error) in _BUSY:
         return SourceBusy("The dataset store is busy; try again shortly.")
     return SourceUnavailable("The dataset store could not be read.")
 
@@ -168,7 +159,7 @@ class S3Reader(io.RawIOBase):
                 Bucket=self._bucket, Key=self._key, Range=f"bytes={start}-{end - 1}", **pin
             )
         except ClientError as error:
-            if _code(error) in _CHANGED:
+            if error_code(error) in _CHANGED:
                 raise self._changed() from None
             raise _unavailable(error) from error
         except BotoCoreError as error:
