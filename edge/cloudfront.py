@@ -10,7 +10,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from edge.errors import MethodNotAllowed, RequestError
+from edge.errors import MethodNotAllowed, Problem
 from edge.headers import ORIGIN_REQUEST, Headers, build_headers, set_header
 from edge.problem import PROBLEM_CONTENT_TYPE, problem_body
 
@@ -71,11 +71,13 @@ def generated_response(status: int, headers: Headers, body: str | None = None) -
     return response
 
 
-def problem_response(error: RequestError, error_max_age: int) -> CfResponse:
-    """The problem+json response for a refused request (cacheable for ``error_max_age`` seconds)."""
+def problem_response(error: Problem, error_max_age: int) -> CfResponse:
+    """The problem+json response for a refused request (cacheable for ``error_max_age`` seconds), or for an edge
+    failure (5xx: ``no-store``, so a recovered edge or origin is seen at once)."""
+    cache_control = "no-store" if error.status >= 500 else f"public, max-age={error_max_age}"
     pairs = [
         ("Content-Type", PROBLEM_CONTENT_TYPE),
-        ("Cache-Control", f"public, max-age={error_max_age}"),
+        ("Cache-Control", cache_control),
         ("Access-Control-Allow-Origin", "*"),
     ]
     if isinstance(error, MethodNotAllowed):
@@ -103,6 +105,16 @@ def redirect_response(location: str, max_age: int) -> CfResponse:
         ("Access-Control-Allow-Origin", "*"),
     )
     return generated_response(HTTPStatus.FOUND, build_headers(pairs))
+
+
+def origin_domain(request: CfRequest) -> str | None:
+    """The domain of the origin CloudFront chose for ``request`` (custom or S3), lower-cased; None without one."""
+    origin = request.get("origin") or {}
+    for kind in ("custom", "s3"):
+        domain = (origin.get(kind) or {}).get("domainName")
+        if domain:
+            return str(domain).lower()
+    return None
 
 
 def point_at_custom_origin(request: CfRequest, domain: str) -> None:

@@ -19,6 +19,11 @@ from typing import Any
 CONFIG_ENV = "DATASET_DOWNLOADS_EDGE_CONFIG"
 # Lambda sets AWS_REGION to the region of the edge location's replica that runs the function.
 REGION_ENV = "AWS_REGION"
+# Lambda sets the execution role's temporary credentials in every function's environment (Lambda@Edge too: these
+# are reserved variables, not user ones); the edge signs requests to other regions' workers with them.
+ACCESS_KEY_ENV = "AWS_ACCESS_KEY_ID"
+SECRET_KEY_ENV = "AWS_SECRET_ACCESS_KEY"  # noqa: S105  # nosec B105: the name of the variable, not a secret
+SESSION_TOKEN_ENV = "AWS_SESSION_TOKEN"  # noqa: S105  # nosec B105: the name of the variable, not a secret
 # os.path, not pathlib: one import less on the cold start
 PACKAGED_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.json")
 MAX_AGE_LIMIT = 31_536_000  # one year, in seconds: the longest cache lifetime a configuration may ask for

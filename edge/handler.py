@@ -2,8 +2,9 @@
 
 viewer-request validates and rewrites the request to its canonical form (CloudFront computes the cache key
 after this event, so this is what makes every spelling of a request share one cache entry); origin-request
-runs on cache misses only, re-validates and routes. This module is the one place a
-:class:`~edge.errors.RequestError` becomes a response.
+runs on cache misses only, re-validates, routes, and signs a request it sends to a worker other than the one
+CloudFront's origin access control signs. This module is the one place a :class:`~edge.errors.RequestError` or a
+:class:`~edge.signing.SigningError` becomes a response.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from edge.config import EdgeConfig, current_region, load_config
 from edge.contract import DownloadRequest, parse_request
 from edge.errors import RequestError
 from edge.headers import ORIGIN_REQUEST, VIEWER_REQUEST, drop_own_headers, set_header
-from edge.router import Redirect, route
+from edge.router import Redirect, Worker, route
+from edge.signing import SigningError, function_url_region, needs_signing, role_credentials, sign_origin_request
 from edge.trace_context import TraceContext, format_trace_context
 
 CACHE_KEY_HEADER = "X-Download-Cache-Key"
@@ -57,15 +59,28 @@ def handle(event: dict[str, Any], config: EdgeConfig, region: str | None) -> Res
 def _route(
     event: dict[str, Any], request: DownloadRequest, config: EdgeConfig, region: str | None, clock: tuple[float, float]
 ) -> Result:
-    """origin-request: redirect the whole source, or point the request at a worker and stamp our headers."""
+    """origin-request: redirect the whole source, or point the request at a worker, sign it when it leaves the
+    origin CloudFront chose, and stamp our headers."""
     decision = route(request, config, region)
     if isinstance(decision, Redirect):
         return cloudfront.redirect_response(decision.location, decision.max_age)
     cf_request = cloudfront.request_of(event)
+    chosen = cloudfront.origin_domain(cf_request)
     cloudfront.point_at_custom_origin(cf_request, decision.domain)
     set_header(cf_request["headers"], CACHE_KEY_HEADER, request.canonical, ORIGIN_REQUEST)
+    if needs_signing(chosen, decision.domain):
+        try:
+            _sign(cf_request, decision)
+        except SigningError as error:
+            return cloudfront.problem_response(error, config.cache.error_max_age)
     started, start_clock = clock
     duration = time.perf_counter() - start_clock
     trace = TraceContext(cloudfront.request_id(event), region or "unknown", started, duration, decision.decision)
     set_header(cf_request["headers"], TRACE_HEADER, format_trace_context(trace), ORIGIN_REQUEST)
     return cf_request
+
+
+def _sign(cf_request: Result, worker: Worker) -> None:
+    """SigV4 with the role's credentials, for the region in the Function URL (else the router's region)."""
+    region = function_url_region(worker.domain) or worker.region
+    sign_origin_request(cf_request, worker.domain, region, role_credentials())

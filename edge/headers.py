@@ -56,6 +56,11 @@ READ_ONLY: Final = {
 }
 # Header names that belong to us: whatever a viewer sends under them is dropped, never forwarded as ours.
 OWN_PREFIX: Final = "x-download-"
+# The SigV4 headers on a request to a worker belong to CloudFront's origin access control or to the edge
+# (edge.signing); none is disallowed or read-only (only X-Amz-Cf-* and X-Amzn-* are). A viewer's are dropped: no
+# policy forwards them, and with the worker OAC's SigningBehavior no-override a viewer Authorization must never be
+# what stops CloudFront from signing.
+SIGNATURE_HEADERS: Final = frozenset({"authorization", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"})
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _VALUE = re.compile(r"[\t\x20-\x7e]*")
@@ -101,8 +106,8 @@ def set_header(headers: Headers, name: str, value: str, event_type: str | None =
 
 
 def drop_own_headers(headers: Headers, event_type: str) -> None:
-    """Remove every ``x-download-*`` header the viewer sent: only the edge may set them."""
-    for lowered in [name for name in headers if name.lower().startswith(OWN_PREFIX)]:
+    """Remove every ``x-download-*`` and SigV4 header the viewer sent: only the edge (or OAC) may set them."""
+    for lowered in [name for name in headers if name.lower().startswith(OWN_PREFIX) or name in SIGNATURE_HEADERS]:
         _check(lowered, event_type)
         del headers[lowered]
 

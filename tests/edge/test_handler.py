@@ -198,6 +198,13 @@ def test_viewer_supplied_download_headers_are_not_trusted(config: EdgeConfig, na
         assert trace.request_id != "forged"
 
 
+def test_a_viewer_signature_never_passes_the_viewer_request(config: EdgeConfig) -> None:
+    # with the worker OAC's SigningBehavior no-override, a viewer Authorization must not stop CloudFront signing
+    result = handle(load_event("cloudfront-viewer-request-forged-signature"), config, "eu-west-2")
+    assert result["uri"] == "/conservation-area.csv"
+    assert not {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"} & set(result["headers"])
+
+
 @pytest.mark.parametrize("name", REQUEST_EVENTS, ids=str)
 def test_no_disallowed_header_and_no_read_only_change(config: EdgeConfig, name: str) -> None:
     event = load_event(name)

@@ -4,6 +4,7 @@ import pytest
 
 from edge.headers import (
     ORIGIN_REQUEST,
+    SIGNATURE_HEADERS,
     VIEWER_REQUEST,
     ForbiddenHeader,
     Headers,
@@ -35,6 +36,7 @@ from edge.headers import (
         pytest.param("X-Forwarded-Proto", id="x-forwarded-proto"),
         pytest.param("X-Real-IP", id="x-real-ip"),
         pytest.param("X-Accel-Redirect", id="x-accel"),
+        pytest.param("X-Amzn-Auth", id="x-amzn-auth"),
     ],
 )
 def test_disallowed_headers_are_refused_everywhere(name: str) -> None:
@@ -86,14 +88,38 @@ def test_malformed_headers_are_refused(name: str, value: str) -> None:
         set_header({}, name, value)
 
 
-def test_own_headers_from_the_viewer_are_dropped() -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("Authorization", id="authorization"),
+        pytest.param("X-Amz-Date", id="x-amz-date"),
+        pytest.param("X-Amz-Security-Token", id="x-amz-security-token"),
+        pytest.param("X-Amz-Content-SHA256", id="x-amz-content-sha256"),
+    ],
+)
+def test_the_sigv4_headers_may_be_added_in_origin_request(name: str) -> None:
+    # "Restrictions on all edge functions": X-Amz-Cf-* and listed X-Amzn-* are disallowed, other X-Amz-* are not
+    assert not is_disallowed(name)
+    headers: Headers = {}
+    set_header(headers, name, "AWS4-HMAC-SHA256 Credential=A/20260101/eu-west-2/lambda/aws4_request", ORIGIN_REQUEST)
+    assert list(headers) == [name.lower()]
+    assert name.lower() in SIGNATURE_HEADERS
+
+
+@pytest.mark.parametrize("event_type", [VIEWER_REQUEST, ORIGIN_REQUEST], ids=str)
+def test_own_and_signature_headers_from_the_viewer_are_dropped(event_type: str) -> None:
     headers: Headers = {
         "x-download-cache-key": [{"key": "X-Download-Cache-Key", "value": "/evil.csv"}],
         "x-download-anything": [{"key": "x-download-anything", "value": "1"}],
+        "authorization": [{"key": "Authorization", "value": "AWS4-HMAC-SHA256 forged"}],
+        "x-amz-security-token": [{"key": "X-Amz-Security-Token", "value": "forged"}],
+        "x-amz-date": [{"key": "X-Amz-Date", "value": "20200101T000000Z"}],
+        "x-amz-content-sha256": [{"key": "X-Amz-Content-SHA256", "value": "UNSIGNED-PAYLOAD"}],
+        "x-amz-meta-keep": [{"key": "X-Amz-Meta-Keep", "value": "1"}],
         "accept": [{"key": "Accept", "value": "*/*"}],
     }
-    drop_own_headers(headers, ORIGIN_REQUEST)
-    assert list(headers) == ["accept"]
+    drop_own_headers(headers, event_type)
+    assert list(headers) == ["x-amz-meta-keep", "accept"]
 
 
 def test_build_headers_uses_cloudfront_shape() -> None:

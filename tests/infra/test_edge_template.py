@@ -64,17 +64,29 @@ def test_both_triggers_run_the_numbered_version_without_the_body(edge_cfn: Templ
 
 
 @pytest.mark.parametrize(
-    ("logical_id", "origin_type"),
+    ("logical_id", "origin_type", "behaviour"),
     [
-        pytest.param("WorkerOriginAccessControl", "lambda", id="lambda"),
-        pytest.param("SourceOriginAccessControl", "s3", id="s3"),
+        # no-override: the edge's own SigV4 on a request switched to another region's worker must survive
+        pytest.param("WorkerOriginAccessControl", "lambda", "no-override", id="lambda"),
+        pytest.param("SourceOriginAccessControl", "s3", "always", id="s3"),
     ],
 )
-def test_origin_access_control_always_signs(edge_cfn: Template, logical_id: str, origin_type: str) -> None:
+def test_origin_access_control_signs(edge_cfn: Template, logical_id: str, origin_type: str, behaviour: str) -> None:
     config = edge_cfn["Resources"][logical_id]["Properties"]["OriginAccessControlConfig"]
     assert config["OriginAccessControlOriginType"] == origin_type
-    assert config["SigningBehavior"] == "always"
+    assert config["SigningBehavior"] == behaviour
     assert config["SigningProtocol"] == "sigv4"
+
+
+def test_no_policy_forwards_a_viewer_authorization_to_the_worker(edge_cfn: Template) -> None:
+    # With no-override, a viewer Authorization that reached the worker origin would replace CloudFront's signature.
+    resources = edge_cfn["Resources"]
+    cache = resources["DownloadCachePolicy"]["Properties"]["CachePolicyConfig"]
+    forwarded = cache["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]
+    origin = resources["WorkerOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]
+    for config in (forwarded, origin):
+        assert config["HeaderBehavior"] in {"none", "whitelist"}
+        assert "authorization" not in {h.lower() for h in config.get("Headers", [])}
 
 
 def test_both_origins_use_their_access_control(edge_cfn: Template) -> None:
