@@ -47,3 +47,23 @@ def _chunk_may_match(chunk: pq.ColumnChunkMetaData, num_rows: int, values: list[
 def _is_nan(value: Any) -> bool:
     # NaN compares false with everything; never let it prune a row group.
     return isinstance(value, float) and math.isnan(value)
+
+
+def row_group_all_match(row_group: pq.RowGroupMetaData, filters: list[tuple[str, pa.Array[Any]]]) -> bool:
+    """True only when the statistics prove every row matches: each filter column is an integer column with no
+    nulls whose minimum equals its maximum and is one of the filter's values (a sorted file's inner row groups).
+
+    Only integer columns: binary statistics may be truncated by the writer, so an equal min and max would not
+    prove the values equal. Example: ``organisation-entity`` 600..600, no nulls, filter ``600`` → True.
+    """
+    if not filters or row_group.num_rows == 0:
+        return False
+    chunks = {row_group.column(i).path_in_schema: row_group.column(i) for i in range(row_group.num_columns)}
+    for column, values in filters:
+        chunk = chunks.get(column)
+        stats = None if chunk is None else chunk.statistics
+        if stats is None or not pa.types.is_integer(values.type) or not stats.has_min_max:
+            return False
+        if stats.null_count != 0 or stats.min != stats.max or stats.min not in values.to_pylist():
+            return False
+    return True

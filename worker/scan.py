@@ -23,7 +23,7 @@ from edge.contract import DownloadRequest
 from edge.errors import InvalidParam, quote_input
 from worker.errors import CorruptSource, InvalidFilterValue, UnknownColumn, WorkerError
 from worker.prefetch import prefetched
-from worker.pruning import row_group_may_match
+from worker.pruning import row_group_all_match, row_group_may_match
 from worker.source import ReadableSource
 
 MIB = 1024 * 1024
@@ -64,7 +64,8 @@ _use_returning_pool()
 class ScanStats:
     """Counters of one scan, updated while :func:`execute` runs."""
 
-    row_groups_read: int = 0
+    row_groups_read: int = 0  # row groups whose output columns were read
+    row_groups_skipped_by_filter: int = 0  # kept by statistics, but their filter columns matched no row
     rows_read: int = 0
     rows_out: int = 0
     batches_out: int = 0
@@ -148,12 +149,14 @@ def _execute(parquet_file: pq.ParquetFile, plan: ScanPlan, limit: int | None) ->
     for index in plan.row_groups:
         if remaining is not None and remaining <= 0:
             return
+        mask = _row_group_mask(parquet_file, plan, index)
+        if mask is not None and not mask.true_count:
+            plan.stats.row_groups_skipped_by_filter += 1
+            continue
         plan.stats.row_groups_read += 1
-        for batch in _read_row_group(parquet_file, plan, index):
-            plan.stats.rows_read += batch.num_rows
-            out = _project(_filter(batch, plan.filters), plan.output_schema)
+        for batch in _matching_batches(parquet_file, plan, index, mask):
+            out = batch if remaining is None else batch.slice(0, remaining)
             if remaining is not None:
-                out = out.slice(0, remaining)
                 remaining -= out.num_rows
             if out.num_rows:
                 plan.stats.rows_out += out.num_rows
@@ -163,15 +166,46 @@ def _execute(parquet_file: pq.ParquetFile, plan: ScanPlan, limit: int | None) ->
                 return
 
 
-def _read_row_group(parquet_file: pq.ParquetFile, plan: ScanPlan, index: int) -> Iterator[pa.RecordBatch]:
-    """One row group's batches; a fresh reader per row group so its pre-buffered bytes are freed after it."""
-    compressed, decoded, rows = _projected_size(parquet_file.metadata.row_group(index), plan.columns)
+def _row_group_mask(parquet_file: pq.ParquetFile, plan: ScanPlan, index: int) -> pa.BooleanArray | None:
+    """Which rows of row group ``index`` match, from its filter columns alone; None when every row does (no
+    filter, or statistics that prove it). Late materialisation: the output columns are read only after this.
+    """
+    if not plan.filters or row_group_all_match(parquet_file.metadata.row_group(index), plan.filters):
+        return None
+    columns = list(dict.fromkeys(column for column, _ in plan.filters))
+    parts = [_mask(batch, plan.filters) for batch in _read_row_group(parquet_file, columns, index)]
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.bool_())
+
+
+def _matching_batches(
+    parquet_file: pq.ParquetFile, plan: ScanPlan, index: int, mask: pa.BooleanArray | None
+) -> Iterator[pa.RecordBatch]:
+    """The row group's matching rows, projected: the output columns are decoded batch by batch and each batch
+    filtered by its slice of ``mask``; reading stops after the batch holding the last match.
+    """
+    names = plan.output_schema.names
+    last = None if mask is None else pc.indices_nonzero(mask)[-1].as_py()
+    offset = 0
+    for batch in _read_row_group(parquet_file, names, index):
+        rows = batch.num_rows
+        plan.stats.rows_read += rows
+        yield _project(batch if mask is None else batch.filter(mask.slice(offset, rows)), plan.output_schema)
+        offset += rows
+        if last is not None and offset > last:
+            return
+
+
+def _read_row_group(parquet_file: pq.ParquetFile, columns: list[str], index: int) -> Iterator[pa.RecordBatch]:
+    """One row group's batches of ``columns``, each about :data:`BATCH_BYTES` decoded; a fresh reader per row
+    group so its pre-buffered bytes are freed after it.
+    """
+    compressed, decoded, rows = _projected_size(parquet_file.metadata.row_group(index), columns)
     reader = parquet_file
     if compressed > PRE_BUFFER_MAX_BYTES and isinstance(parquet_file, ParquetSource):
         reader = parquet_file.streaming()
     batch_rows = min(BATCH_ROWS, max(MIN_BATCH_ROWS, BATCH_BYTES * rows // max(1, decoded)))
     try:
-        yield from reader.iter_batches(batch_size=batch_rows, row_groups=[index], columns=plan.columns)
+        yield from reader.iter_batches(batch_size=batch_rows, row_groups=[index], columns=columns)
     except (WorkerError, MemoryError):
         raise
     except _PARQUET_ERRORS as error:
@@ -242,12 +276,10 @@ def _output_metadata(metadata: dict[bytes, bytes] | None) -> dict[bytes | str, b
     return kept or None
 
 
-def _filter(batch: pa.RecordBatch, filters: list[tuple[str, pa.Array[Any]]]) -> pa.RecordBatch:
+def _mask(batch: pa.RecordBatch, filters: list[tuple[str, pa.Array[Any]]]) -> pa.BooleanArray:
     """Rows matching every column's filter (OR within a column's values, AND across columns); nulls never match."""
-    if not filters:
-        return batch
     masks = [pc.is_in(batch.column(column), value_set=values) for column, values in filters]
-    return batch.filter(functools.reduce(pc.and_, masks))
+    return functools.reduce(pc.and_, masks)
 
 
 def _project(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:

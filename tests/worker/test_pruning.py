@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from worker.pruning import row_group_may_match
+from worker.pruning import row_group_all_match, row_group_may_match
 
 
 def first_row_group(table: pa.Table, **options: Any) -> pq.RowGroupMetaData:
@@ -73,3 +73,23 @@ def test_every_filter_column_must_allow_a_match() -> None:
 def test_empty_row_group_is_pruned() -> None:
     row_group = first_row_group(pa.table({"x": pa.array([], pa.int64())}))
     assert not row_group_may_match(row_group, [])
+
+
+@pytest.mark.parametrize(
+    ("column", "items", "expected"),
+    [
+        pytest.param(pa.array([7, 7, 7], pa.int64()), [7], True, id="one-value-in-the-filter"),
+        pytest.param(pa.array([7, 7, 7], pa.int64()), [6, 7], True, id="one-of-the-filter-values"),
+        pytest.param(pa.array([7, 8, 7], pa.int64()), [7, 8], False, id="a-range"),
+        pytest.param(pa.array([7, None, 7], pa.int64()), [7], False, id="a-null"),
+        pytest.param(pa.array([7, 7, 7], pa.int64()), [8], False, id="another-value"),
+        pytest.param(pa.array(["a", "a", "a"]), ["a"], False, id="strings-may-be-truncated"),
+    ],
+)
+def test_all_match_only_when_the_statistics_prove_it(column: pa.Array[Any], items: list[Any], expected: bool) -> None:
+    row_group = first_row_group(pa.table({"x": column}))
+    assert row_group_all_match(row_group, values(items, column.type)) is expected
+
+
+def test_all_match_needs_a_filter() -> None:
+    assert not row_group_all_match(first_row_group(pa.table({"x": pa.array([7], pa.int64())})), [])

@@ -127,17 +127,56 @@ def test_filter_or_within_and_across_columns(sorted_bytes: bytes, sorted_table: 
 
 
 @pytest.mark.parametrize(
-    ("query", "row_groups_read"),
+    ("query", "skipped_by_filter"),
     [
         pytest.param("reference=CA-99999999", 0, id="pruned"),
         pytest.param("quality=other", 20, id="within-every-range"),
     ],
 )
-def test_filter_matching_nothing_yields_no_batch(sorted_bytes: bytes, query: str, row_groups_read: int) -> None:
+def test_filter_matching_nothing_yields_no_batch(sorted_bytes: bytes, query: str, skipped_by_filter: int) -> None:
     parquet = parquet_of(sorted_bytes)
     plan = plan_scan(parquet, request(query))
     assert list(execute(parquet, plan, request(query))) == []
-    assert (plan.stats.row_groups_read, plan.stats.rows_out) == (row_groups_read, 0)
+    # Row groups the statistics keep but whose filter columns match nothing: their output columns are not read.
+    stats = plan.stats
+    assert (stats.row_groups_read, stats.row_groups_skipped_by_filter, stats.rows_read, stats.rows_out) == (
+        0,
+        skipped_by_filter,
+        0,
+        0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "rows_read"),
+    [
+        # Statistics prove every row of the row group matches: no filter column read, every batch decoded.
+        pytest.param(f"organisation-entity={ORG_7}", SORTED_ROW_GROUP, id="all-match"),
+        # The only match is in the row group's first batch: the other batches' output columns are not decoded.
+        pytest.param("entity=1007005", 300, id="stops-after-the-last-match"),
+    ],
+)
+def test_output_columns_are_read_only_as_far_as_the_matches(
+    sorted_bytes: bytes, sorted_table: pa.Table, monkeypatch: pytest.MonkeyPatch, query: str, rows_read: int
+) -> None:
+    monkeypatch.setattr(scan, "BATCH_ROWS", 300)
+    table, plan = run(parquet_of(sorted_bytes), query)
+    column, value = query.split("=")
+    assert table.equals(sorted_table.filter(pc.equal(sorted_table[column], pa.scalar(int(value)))))
+    assert (plan.stats.row_groups_read, plan.stats.rows_read) == (1, rows_read)
+
+
+def test_row_groups_without_a_match_are_skipped_after_their_filter_columns() -> None:
+    # Three row groups' entity ranges cover 5 (statistics keep them), only the second holds it; the last is 9..9.
+    entity = pa.array([1, 9, 1, 5, 9, 1, 9], pa.int64())
+    data = parquet_bytes(pa.table({"entity": entity, "name": [str(i) for i in range(7)]}), row_group_size=2)
+    parquet = parquet_of(data)
+    query = "entity=5&fields=name"
+    plan = plan_scan(parquet, request(query))
+    assert plan.row_groups == [0, 1, 2]
+    batches = list(execute(parquet, plan, request(query)))
+    assert pa.Table.from_batches(batches)["name"].to_pylist() == ["3"]
+    assert (plan.stats.row_groups_read, plan.stats.row_groups_skipped_by_filter, plan.stats.rows_read) == (1, 2, 2)
 
 
 def test_fields_in_the_requested_order(sorted_bytes: bytes, sorted_table: pa.Table) -> None:
