@@ -401,8 +401,10 @@ def test_peak_rss_is_bounded_by_a_row_group_not_the_dataset(tmp_path: Path) -> N
 
 
 # One 600k-row group is 36 MB compressed (over scan.PRE_BUFFER_MAX_BYTES), 113 MB of pages: streamed page by page.
-# Measured 250-255 MiB peak (~100 MiB of it imports) for CSV and JSON; pre-buffered with mimalloc it was 330.
-BIG_GROUP_BUDGET_MIB = 300
+# Measured: the scan and encoders add 160-180 MiB to what the process held after its imports (104-126 MiB,
+# depending on the install), 268-306 MiB in all. The growth is the stable measure; the whole is bounded too.
+BIG_GROUP_GROWTH_MIB = 208
+BIG_GROUP_BUDGET_MIB = 352
 
 
 @pytest.mark.slow
@@ -411,6 +413,7 @@ def test_peak_rss_does_not_grow_with_the_row_group(tmp_path: Path, fmt: str) -> 
     write_planning_file(tmp_path / "big.parquet", 600_000, row_group_size=600_000)
     result = peak_rss(tmp_path, "big", fmt)
     assert result["rows"] == 600_000
+    assert result["peak_kib"] - result["before_kib"] < BIG_GROUP_GROWTH_MIB * 1024, result
     assert result["peak_kib"] < BIG_GROUP_BUDGET_MIB * 1024, result
 
 
