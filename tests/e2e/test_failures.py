@@ -16,33 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from dataset_downloads.server import start_server
+from tests.support.faults import BreakingSource
 from worker.app import App
 from worker.config import WorkerSettings
-from worker.errors import SourceChanged
-from worker.source import LocalReader, LocalSource, SourceObject
 from worker.tracing import NullTracer
 
 BIG = "title-boundary"
-
-
-class BreakingSource(LocalSource):
-    """A local source whose pinned readers report the dataset as replaced once ``budget`` bytes were read."""
-
-    def __init__(self, folder: Path, budget: int) -> None:
-        super().__init__(folder)
-        self.budget = budget
-
-    def open(self, obj: SourceObject) -> LocalReader:
-        reader = super().open(obj)
-        read = reader.read
-
-        def breaking_read(size: int = -1, /) -> bytes:
-            if reader.bytes_read > self.budget:
-                raise SourceChanged("the dataset was replaced while it was being read")
-            return read(size)
-
-        setattr(reader, "read", breaking_read)  # noqa: B010  # an instance override, for this fault only
-        return reader
 
 
 @pytest.fixture(scope="module")

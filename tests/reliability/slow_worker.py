@@ -7,36 +7,15 @@ dataset file sleeps ``SLOW_READ_SECONDS`` (default 0.15), so a full download can
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.faults import SlowSource
 from worker.app import App
 from worker.config import WorkerSettings
 from worker.response import Response
-from worker.source import LocalReader, LocalSource, SourceObject
 from worker.tracing import NullTracer
 from worker.warmup import warm_up
-
-
-class SlowSource(LocalSource):
-    """A local source whose reads each take ``delay`` seconds longer."""
-
-    def __init__(self, folder: Path, delay: float) -> None:
-        super().__init__(folder)
-        self.delay = delay
-
-    def open(self, obj: SourceObject) -> LocalReader:
-        reader = super().open(obj)
-        read = reader.read
-
-        def slow_read(size: int = -1, /) -> bytes:
-            time.sleep(self.delay)
-            return read(size)
-
-        setattr(reader, "read", slow_read)  # noqa: B010  # an instance override, for this fault only
-        return reader
-
 
 _settings = WorkerSettings.from_env()
 _app = App(

@@ -17,16 +17,16 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from tests.support.faults import BreakingSource
 from tests.support.s3 import MotoS3
 from worker.app import App
 from worker.config import WorkerSettings
 from worker.delivery import Delivery
-from worker.errors import SourceChanged
 from worker.response import Response
 from worker.results import LocalResultStore, ResultMeta, ResultStore, StoreError
 from worker.s3results import S3ResultStore
 from worker.scan import execute
-from worker.source import LocalReader, LocalSource, SourceObject
+from worker.source import LocalSource
 from worker.tracing import NullTracer
 
 FILTERED = "organisation-entity=600003,600004"
@@ -205,26 +205,6 @@ def test_concurrent_identical_requests_compute_once(bench: Bench) -> None:
     assert [r.status for r in responses] == [302, 302]
     assert len({r.headers["location"] for r in responses}) == 1
     assert bench.scans == 1
-
-
-class BreakingSource(LocalSource):
-    """Reports the dataset as replaced once ``budget`` bytes were read (after the footer and the estimate)."""
-
-    def __init__(self, folder: Path, budget: int) -> None:
-        super().__init__(folder)
-        self.budget = budget
-
-    def open(self, obj: SourceObject) -> LocalReader:
-        reader = super().open(obj)
-        read = reader.read
-
-        def breaking_read(size: int = -1, /) -> bytes:
-            if reader.bytes_read > self.budget:
-                raise SourceChanged("the dataset was replaced while it was being read")
-            return read(size)
-
-        setattr(reader, "read", breaking_read)  # noqa: B010  # an instance override, for this fault only
-        return reader
 
 
 def test_a_failure_midway_leaves_no_object_and_answers_a_problem(bench: Bench) -> None:
