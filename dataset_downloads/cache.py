@@ -14,6 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from worker.response import close_iterator
+
 _MAX_AGE = re.compile(r"(?:^|,)\s*(s-maxage|max-age)\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
 _NO_STORE = re.compile(r"(?:^|,)\s*(no-store|no-cache|private)\b", re.IGNORECASE)
 # Statuses a shared cache may store (RFC 9111 "heuristically cacheable" plus the redirects and errors
@@ -188,6 +190,4 @@ class _Collected:
     def close(self) -> None:
         """Stop early: nothing is stored, and the wrapped body is closed."""
         self._parts = None
-        close = getattr(self._body, "close", None)
-        if callable(close):
-            close()
+        close_iterator(self._body)

@@ -23,7 +23,7 @@ from dataset_downloads.static import (
 )
 from edge.problem import PROBLEM_CONTENT_TYPE, problem_document
 from worker.headers import matches_if_none_match
-from worker.response import Response
+from worker.response import Response, close_iterator
 
 EdgeFunction = Callable[[dict[str, Any], Any], dict[str, Any]]
 WorkerFunction = Callable[[dict[str, Any], Any], Response]
@@ -176,6 +176,4 @@ def _header(viewer: events.ViewerRequest, name: str) -> str | None:
 
 def close_body(body: Iterable[bytes] | Iterator[bytes]) -> None:
     """Close a body iterator that can be closed (a generator), so its resources are released now."""
-    close = getattr(body, "close", None)
-    if callable(close):
-        close()
+    close_iterator(body)

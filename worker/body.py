@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from worker.response import close_iterator
 from worker.scan import ScanPlan
 from worker.tracing import RequestTrace
 
@@ -41,9 +42,7 @@ def started(chunks: Iterator[bytes], resource: Closeable) -> Iterator[bytes]:
                 yield first
                 yield from chunks
         finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+            close_iterator(chunks)
             resource.close()
 
     return rest()

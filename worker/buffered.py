@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from worker.errors import WorkerError
-from worker.response import Response
+from worker.response import Response, close_iterator
 from worker.runtime.failure import log_failure, problem_response
 
 # Lambda's quota for a synchronous invocation's response payload: 6 MB (the serialised dict, not just the body).
@@ -73,9 +73,7 @@ def read_limited(body: Iterable[bytes], limit: int) -> bytes:
                 raise ResponseTooLarge(_too_large_detail(limit))
             parts.append(chunk)
     finally:
-        close = getattr(chunks, "close", None)
-        if callable(close):
-            close()
+        close_iterator(chunks)
     return b"".join(parts)
 
 

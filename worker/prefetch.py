@@ -13,6 +13,8 @@ import threading
 from collections.abc import Generator, Iterator
 from typing import Generic, TypeVar
 
+from worker.response import close_iterator
+
 T = TypeVar("T")
 _POLL_S = 0.05
 
@@ -43,9 +45,7 @@ class _Producer(Generic[T]):
         except BaseException as error:  # handed to the consumer, which re-raises it
             self.put(_Failed(error))
         finally:
-            close = getattr(self.source, "close", None)
-            if close is not None:
-                close()
+            close_iterator(self.source)
 
     def put(self, item: object) -> bool:
         """Queue ``item`` unless the consumer has gone; False once it has."""

@@ -22,3 +22,11 @@ class Response:
     status: int
     headers: dict[str, str]
     body: Iterable[bytes] = field(default_factory=_empty)
+
+
+def close_iterator(iterator: object) -> None:
+    """Close ``iterator`` if it can be closed (a generator, a traced body): its resources are released now, not at
+    garbage collection. Transports call it when they stop early or never start (WSGI's rule)."""
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        close()

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
+from worker.response import close_iterator
 from worker.tracing import RequestTrace, Span
 
 T = TypeVar("T")
@@ -63,11 +64,9 @@ class TracedBody:
         """Stop early: close the producer and end the request as aborted (no-op once the stream has ended)."""
         if self._done:
             return
-        close = getattr(self._chunks, "close", None)
         error: BaseException = StreamAborted("the body was closed before its end")
         try:
-            if close is not None:
-                close()
+            close_iterator(self._chunks)
         except Exception as failure:  # the producer failed while being closed: that is the error to record
             error = failure
         self._finish(error)
@@ -116,9 +115,7 @@ def traced_iter(trace: RequestTrace, name: str, items: Iterable[T]) -> Iterator[
         error = failure
         raise
     finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
+        close_iterator(iterator)
         if span is not None:
             # Keys carry the stage's name: annotations are indexed per trace, so they must not collide.
             span.annotate(f"{name}_busy_ms", round(busy * 1000, 3))

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from worker.response import Response
+from worker.response import Response, close_iterator
 from worker.runtime.client import ResponseStream, RuntimeApiError, RuntimeClient, encode_prelude
 from worker.runtime.context import InvocationContext
 from worker.runtime.failure import DeadlineApproaching, error_report, log_failure, problem_response
@@ -138,8 +138,6 @@ def _pump(stream: ResponseStream, chunks: Iterator[bytes]) -> Exception | None:
 
 
 def _close(chunks: Iterator[bytes]) -> None:
-    close = getattr(chunks, "close", None)
-    if callable(close):
-        # A body that fails while being closed has already failed or finished; there is nothing left to report.
-        with contextlib.suppress(Exception):
-            close()
+    # A body that fails while being closed has already failed or finished; there is nothing left to report.
+    with contextlib.suppress(Exception):
+        close_iterator(chunks)
