@@ -122,11 +122,13 @@ class App:
                 opened[0].close()
                 return _not_modified(out)
         trace.annotate("row_groups_total", opened[2].row_groups_total)
+        # A HEAD answers what the GET would: a large result is stored and redirected to for both (a CDN may
+        # cache the HEAD's answer under the GET's key), a small one gets the 200's headers without a body.
+        if self.delivery is not None and self._is_large(job, opened, trace):
+            return self._deliver(self.delivery, job, opened, trace)
         if request.method == "HEAD":
             opened[0].close()
             return Response(200, out)
-        if self.delivery is not None and self._is_large(job, opened, trace):
-            return self._deliver(self.delivery, job, opened, trace)
         trace.annotate("delivery", "stream")
         return Response(200, out, traced_body(trace, started(self._chunks(job, opened, trace), opened[0])))
 

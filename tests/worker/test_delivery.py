@@ -135,6 +135,15 @@ def test_repeat_request_redirects_without_scanning_again(bench: Bench) -> None:
     assert (head.status, head.headers["location"]) == (302, first.headers["location"])
 
 
+def test_a_head_gets_the_redirect_a_get_would_get(bench: Bench) -> None:
+    head = bench.app().handle(event("/sorted.csv", FILTERED, method="HEAD"))
+    assert (head.status, bench.scans) == (302, 1)  # stored first, so the Location is valid
+    get = bench.app().handle(event("/sorted.csv", FILTERED))
+    assert (get.status, bench.scans) == (302, 1)
+    assert get.headers["location"] == head.headers["location"]
+    assert fetch_stored(bench, head.headers["location"])
+
+
 def test_republished_source_gives_a_new_result(bench: Bench) -> None:
     app = bench.app()
     first = app.handle(event("/sorted.csv", FILTERED))
