@@ -122,6 +122,9 @@ def test_a_selective_filter_reads_a_small_part_of_the_object(
     assert response.status_code == 200
     assert response.content.count(b"\n") >= count + 1
     traffic = server.counter.get(bucket, key)
+    with capfd.disabled():
+        share = traffic.body_bytes / size
+        print(f"read {traffic.body_bytes:,} of {size:,} bytes ({share:.1%}), {traffic.requests} requests")
     assert traffic.body_bytes < 0.15 * size, (traffic, size)
     logged = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
     [line] = [entry for entry in logged if entry.get("trace_id") == response.headers["x-download-trace-id"]]
