@@ -12,9 +12,7 @@ process's peak memory (VmHWM). Not part of CI: run it by hand::
 from __future__ import annotations
 
 import argparse
-import gzip
 import http.client
-import io
 import json
 import random
 import subprocess
@@ -28,7 +26,6 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from dataset_downloads.sample import SAMPLES, scaled, write_samples  # noqa: E402
 from edge.contract import parse_request  # noqa: E402
+from tests.reliability.checks import count_rows  # noqa: E402  # the completeness check the test suite uses
 
 
 @dataclass(frozen=True)
@@ -95,20 +93,6 @@ def plan(folder: Path, rng: random.Random, count: int) -> list[Planned]:
     return planned
 
 
-def count_rows(fmt: str, data: bytes) -> int:
-    """Rows in a complete body; raises if it does not parse."""
-    if fmt == "csv":
-        options = pa_csv.ParseOptions(newlines_in_values=True)
-        return int(pa_csv.read_csv(io.BytesIO(data), parse_options=options).num_rows)
-    if fmt == "ndjson":
-        return sum(1 for line in data.splitlines() if json.loads(line) is not None)
-    if fmt == "json":
-        return len(json.loads(data))
-    if fmt == "geojson":
-        return len(json.loads(data)["features"])
-    return int(pq.read_table(io.BytesIO(data)).num_rows)
-
-
 def fetch(connection: http.client.HTTPConnection, item: Planned, results: Results) -> None:
     """One request (following the stack's redirects to stored results): time it, read it whole, check status,
     completeness and rows."""
@@ -130,8 +114,7 @@ def fetch(connection: http.client.HTTPConnection, item: Planned, results: Result
     if response.status != 200:
         problem = f"{item.target}: status {response.status}"
     else:
-        data = gzip.decompress(body) if response.getheader("Content-Encoding") == "gzip" else body
-        rows = count_rows(item.fmt, data)
+        rows = count_rows(item.fmt, body, response.getheader("Content-Encoding"))
         if rows != item.rows:
             problem = f"{item.target}: {rows} rows, expected {item.rows}"
     verdict = (response.getheader("X-Cache") or "?").split(" ")[0] + ("+redirect" if redirects else "")
