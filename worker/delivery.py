@@ -1,9 +1,9 @@
 """Delivery through the results store: find a stored result, or compute it once under a lease and store it.
 
 The worker asks :meth:`Delivery.find` first (one HEAD: a stored result is redirected to without reading the
-source), and :meth:`Delivery.store` for a large result. ``store`` takes the lease, writes the result and
-reports whether it is now stored; a request that finds the lease taken waits for the other writer's result.
-Any failure of the store itself answers False, and the worker streams instead: the store makes downloads
+source), and :meth:`Delivery.store_result` for a large result. ``store_result`` takes the lease, writes the
+result and says how it ended; a request that finds the lease taken waits for the other writer's result. Any
+failure of the store itself answers ``"stream"``, and the worker streams instead: the store makes downloads
 faster, it never makes them fail. An error of the result's own chunks (the source) propagates.
 """
 
