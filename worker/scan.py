@@ -26,7 +26,16 @@ from worker.prefetch import prefetched
 from worker.pruning import row_group_all_match
 from worker.source import ReadableSource
 
-__all__ = ["BATCH_ROWS", "ParquetSource", "ScanPlan", "ScanStats", "execute", "open_parquet", "plan_scan"]
+__all__ = [
+    "BATCH_ROWS",
+    "ParquetSource",
+    "ScanPlan",
+    "ScanStats",
+    "execute",
+    "open_parquet",
+    "plan_scan",
+    "row_group_mask",
+]
 
 MIB = 1024 * 1024
 # Batches handed to encoders: small enough to bound their memory, large enough to amortise per-batch costs.
@@ -110,7 +119,7 @@ def _execute(parquet_file: pq.ParquetFile, plan: ScanPlan, limit: int | None) ->
     for index in plan.row_groups:
         if remaining is not None and remaining <= 0:
             return
-        mask = _row_group_mask(parquet_file, plan, index)
+        mask = row_group_mask(parquet_file, plan, index)
         if mask is not None and not mask.true_count:
             plan.stats.row_groups_skipped_by_filter += 1
             continue
@@ -127,7 +136,7 @@ def _execute(parquet_file: pq.ParquetFile, plan: ScanPlan, limit: int | None) ->
                 return
 
 
-def _row_group_mask(parquet_file: pq.ParquetFile, plan: ScanPlan, index: int) -> pa.BooleanArray | None:
+def row_group_mask(parquet_file: pq.ParquetFile, plan: ScanPlan, index: int) -> pa.BooleanArray | None:
     """Which rows of row group ``index`` match, from its filter columns alone; None when every row does (no
     filter, or statistics that prove it). Late materialisation: the output columns are read only after this.
     """
