@@ -10,15 +10,14 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from edge.errors import MethodNotAllowed, Problem
+from edge.errors import Problem
 from edge.headers import ORIGIN_REQUEST, Headers, build_headers, set_header
-from edge.problem import PROBLEM_CONTENT_TYPE, problem_body
+from edge.problem import ALLOWED_METHODS, problem_body, problem_headers
 
 Event = dict[str, Any]
 CfRequest = dict[str, Any]
 CfResponse = dict[str, Any]
 
-ALLOWED_METHODS = "GET, HEAD"
 PREFLIGHT_MAX_AGE = 86400
 _LOOPBACK = ("127.", "localhost")
 
@@ -74,15 +73,8 @@ def generated_response(status: int, headers: Headers, body: str | None = None) -
 def problem_response(error: Problem, error_max_age: int) -> CfResponse:
     """The problem+json response for a refused request (cacheable for ``error_max_age`` seconds), or for an edge
     failure (5xx: ``no-store``, so a recovered edge or origin is seen at once)."""
-    cache_control = "no-store" if error.status >= 500 else f"public, max-age={error_max_age}"
-    pairs = [
-        ("Content-Type", PROBLEM_CONTENT_TYPE),
-        ("Cache-Control", cache_control),
-        ("Access-Control-Allow-Origin", "*"),
-    ]
-    if isinstance(error, MethodNotAllowed):
-        pairs.append(("Allow", ALLOWED_METHODS))
-    return generated_response(error.status, build_headers(tuple(pairs)), problem_body(error).decode("ascii"))
+    headers = build_headers(tuple(problem_headers(error, error_max_age)))
+    return generated_response(error.status, headers, problem_body(error).decode("ascii"))
 
 
 def preflight_response() -> CfResponse:

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 import pyarrow.parquet as pq
 
 from edge.contract import DownloadRequest, Format, parse_request
-from edge.errors import MethodNotAllowed, Problem
-from edge.problem import PROBLEM_CONTENT_TYPE, problem_body
+from edge.errors import Problem
+from edge.problem import problem_body, problem_headers
 from worker.body import annotated, started
 from worker.compress import accepts_gzip, gzip_chunks, implementation
 from worker.config import TRACE_HEADER_ENV, WorkerSettings
@@ -208,16 +208,8 @@ class App:
         return f"{RESULT_REVISION}/{encoding}"
 
     def _problem(self, error: Problem) -> Response:
-        body = problem_body(error)
-        cache = f"public, max-age={self.settings.error_max_age}" if error.status < 500 else "no-store"
-        headers = {
-            "content-type": PROBLEM_CONTENT_TYPE,
-            "cache-control": cache,
-            "access-control-allow-origin": "*",
-        }
-        if isinstance(error, MethodNotAllowed):
-            headers["allow"] = "GET, HEAD"
-        return Response(error.status, headers, [body])
+        headers = {name.lower(): value for name, value in problem_headers(error, self.settings.error_max_age)}
+        return Response(error.status, headers, [problem_body(error)])
 
 
 def _not_modified(headers: Mapping[str, str]) -> Response:
