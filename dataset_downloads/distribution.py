@@ -7,7 +7,7 @@ This is the request path of DESIGN §4 without sockets: :class:`Distribution` tu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from dataset_downloads.static import (
 )
 from edge.problem import PROBLEM_CONTENT_TYPE, problem_document
 from worker.headers import matches_if_none_match
-from worker.response import Response, close_iterator
+from worker.response import Response
 
 EdgeFunction = Callable[[dict[str, Any], Any], dict[str, Any]]
 WorkerFunction = Callable[[dict[str, Any], Any], Response]
@@ -172,8 +172,3 @@ def _generated(result: dict[str, Any], verdict: str) -> Reply:
 
 def _header(viewer: events.ViewerRequest, name: str) -> str | None:
     return next((value for key, value in viewer.headers if key.lower() == name), None)
-
-
-def close_body(body: Iterable[bytes] | Iterator[bytes]) -> None:
-    """Close a body iterator that can be closed (a generator), so its resources are released now."""
-    close_iterator(body)

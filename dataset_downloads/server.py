@@ -23,12 +23,12 @@ from dataset_downloads.distribution import (
     EdgeFunction,
     Reply,
     WorkerFunction,
-    close_body,
     problem_reply,
 )
 from dataset_downloads.events import ViewerRequest
 from dataset_downloads.stack import real_edge, real_worker
 from dataset_downloads.static import store_for
+from worker.response import close_iterator
 
 access_log = logging.getLogger("dataset_downloads.access")
 log = logging.getLogger("dataset_downloads.server")
@@ -134,7 +134,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             return self._transfer(reply, body, viewer)
         finally:
-            close_body(body)
+            close_iterator(body)
 
     def _transfer(self, reply: Reply, body: Iterator[bytes], viewer: ViewerRequest) -> tuple[int, str]:
         has_body = viewer.method != "HEAD" and reply.status not in _NO_BODY and reply.status >= 200
