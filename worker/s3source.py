@@ -6,7 +6,6 @@ mid-download fails the next read with SourceChanged instead of mixing two versio
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ from botocore.exceptions import (
 from edge.errors import quote_input
 from worker.errors import DatasetNotFound, SourceBusy, SourceChanged, SourceUnavailable, WorkerError
 from worker.s3url import error_code, split_s3_url
-from worker.source import SourceObject, object_name
+from worker.source import RangeReader, SourceObject, object_name
 
 # Bounded retries and timeouts: a request that cannot reach S3 should become a 502 quickly, not hang
 # the function until its own timeout.
@@ -96,49 +95,18 @@ def _unavailable(error: Exception) -> WorkerError:
     return SourceUnavailable("The dataset store could not be read.")
 
 
-class S3Reader(io.RawIOBase):
+class S3Reader(RangeReader):
     """Random access to one object version by ranged GETs; counts requests and bytes."""
 
     def __init__(self, client: Any, bucket: str, key: str, obj: SourceObject) -> None:
-        super().__init__()
+        super().__init__(obj.size)
         self._client = client
         self._bucket = bucket
         self._key = key
         self._obj = obj
-        self._position = 0
-        self.bytes_read = 0
-        self.requests = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._obj.size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._position = base + offset
-        return self._position
-
-    def tell(self) -> int:
-        return self._position
-
-    def read(self, size: int = -1, /) -> bytes:
-        start = self._position
-        end = self._obj.size if size < 0 else min(self._obj.size, start + size)
-        if end <= start:
-            return b""
-        data = self._get(start, end)
-        self._position = end
-        return data
-
-    def readinto(self, buffer: Any, /) -> int:
-        view = memoryview(buffer)
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
+    def read_range(self, start: int, end: int) -> bytes:
+        return self._get(start, end)
 
     def _get(self, start: int, end: int) -> bytes:
         for _ in range(BODY_ATTEMPTS - 1):
@@ -153,7 +121,7 @@ class S3Reader(io.RawIOBase):
 
     def _get_once(self, start: int, end: int) -> bytes:
         pin = {"VersionId": self._obj.version_id} if self._obj.version_id else {"IfMatch": f'"{self._obj.etag}"'}
-        self.requests += 1
+        self.count(requests=1)
         try:
             response = self._client.get_object(
                 Bucket=self._bucket, Key=self._key, Range=f"bytes={start}-{end - 1}", **pin
@@ -170,7 +138,7 @@ class S3Reader(io.RawIOBase):
             data: bytes = body.read()
         finally:
             body.close()
-        self.bytes_read += len(data)
+        self.count(bytes_read=len(data))
         if len(data) != end - start:
             raise self._changed()
         return data

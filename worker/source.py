@@ -11,6 +11,7 @@ import io
 import os
 import re
 import stat as stat_module
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,15 +156,73 @@ def _local_version(info: os.stat_result) -> str:
     return f"{info.st_ino}-{info.st_mtime_ns}-{info.st_size}"
 
 
-class LocalReader(io.RawIOBase):
+class RangeReader(io.RawIOBase):
+    """Random access to ``size`` bytes by ranges, with a position **per thread** and thread-safe counters.
+
+    pyarrow reads one file from several threads (column chunks, and row groups read at once: worker/scan.py).
+    Its positioned reads hold a lock around seek + read, but learning the size (tell, seek to the end, tell,
+    seek back) does not, so with one shared position a reader opening on one thread could move another's read
+    or see the wrong size. A position per thread keeps every such sequence on its own thread.
+    """
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self._size = size
+        self._local = threading.local()
+        self._counters = threading.Lock()
+        self.bytes_read = 0
+        self.requests = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.tell(), io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._local.position = base + offset
+        return base + offset
+
+    def tell(self) -> int:
+        position: int = getattr(self._local, "position", 0)
+        return position
+
+    def read(self, size: int = -1, /) -> bytes:
+        start = self.tell()
+        end = self._size if size < 0 else min(self._size, start + size)
+        if end <= start:
+            return b""
+        data = self.read_range(start, end)
+        self._local.position = start + len(data)
+        return data
+
+    def readinto(self, buffer: Any, /) -> int:
+        view = memoryview(buffer)
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def read_range(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)``, counted with :meth:`count`; subclasses implement it."""
+        raise NotImplementedError
+
+    def count(self, *, requests: int = 0, bytes_read: int = 0) -> None:
+        """Add to the counters (reads come from several threads)."""
+        with self._counters:
+            self.requests += requests
+            self.bytes_read += bytes_read
+
+
+class LocalReader(RangeReader):
     """A file handle pinned to one version: an in-place change of size or mtime fails the next read."""
 
     def __init__(self, handle: io.FileIO, obj: SourceObject) -> None:
-        super().__init__()
+        super().__init__(obj.size)
         self._handle = handle
         self._obj = obj
-        self.bytes_read = 0
-        self.requests = 0
 
     def check(self) -> None:
         """Raise SourceChanged unless the open file is still the version that was stat'ed."""
@@ -174,32 +233,14 @@ class LocalReader(io.RawIOBase):
         if _local_version(info) != self._obj.version:
             raise SourceChanged(f"Dataset {quote_input(self._obj.dataset)} changed while it was being read.")
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
-        return self._handle.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._handle.tell()
-
-    def read(self, size: int = -1, /) -> bytes:
+    def read_range(self, start: int, end: int) -> bytes:
         self.check()
         try:
-            data = self._handle.read(size)
+            data = os.pread(self._handle.fileno(), end - start, start)
         except OSError as error:
             raise SourceUnavailable(f"The dataset cannot be read ({error.strerror}).") from None
-        self.requests += 1
-        self.bytes_read += len(data)
+        self.count(requests=1, bytes_read=len(data))
         return data
-
-    def readinto(self, buffer: Any, /) -> int:
-        data = self.read(len(memoryview(buffer)))
-        memoryview(buffer)[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         self._handle.close()

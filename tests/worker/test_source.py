@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -274,3 +275,54 @@ def test_s3_unreachable() -> None:
     source = S3Source("bucket", "", s3_client(f"http://127.0.0.1:{port}", config=config))
     with pytest.raises(SourceUnavailable):
         source.stat("area")
+
+
+# --- reads from several threads -------------------------------------------------------------------------------
+
+
+def test_each_thread_reads_at_its_own_position(tmp_path: Path) -> None:
+    """pyarrow learns a file's size (seek to the end, tell) without its read lock while another thread reads:
+    positions are per thread, so one thread's seek never moves another's read."""
+    (tmp_path / "data.parquet").write_bytes(PAYLOAD)
+    source = LocalSource(tmp_path)
+    reader = source.open(source.stat("data"))
+    barrier = threading.Barrier(2)
+    got: dict[str, bytes] = {}
+
+    def first() -> None:
+        reader.seek(100)
+        barrier.wait()  # the other thread seeks to the end now
+        barrier.wait()
+        got["first"] = reader.read(10)
+
+    def second() -> None:
+        barrier.wait()
+        got["end"] = bytes([reader.seek(0, os.SEEK_END) == len(PAYLOAD)])
+        barrier.wait()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reader.close()
+    assert got == {"first": PAYLOAD[100:110], "end": b"\x01"}
+
+
+def test_counters_add_up_across_threads(tmp_path: Path) -> None:
+    (tmp_path / "data.parquet").write_bytes(PAYLOAD)
+    source = LocalSource(tmp_path)
+    reader = source.open(source.stat("data"))
+
+    def read_many() -> None:
+        for i in range(300):
+            reader.seek(i * 7)
+            assert reader.read(16) == PAYLOAD[i * 7 : i * 7 + 16]
+
+    threads = [threading.Thread(target=read_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reader.close()
+    assert (reader.requests, reader.bytes_read) == (4 * 300, 4 * 300 * 16)
