@@ -7,6 +7,7 @@ after imports, so the parent can compare engines measured side by side. Output g
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -45,6 +46,12 @@ def run_worker(spec: Spec, meter: Meter) -> None:
         raise RuntimeError(f"worker answered {response.status}: {b''.join(response.body)[:300]!r}")
     for chunk in response.body:
         meter.write(chunk)
+
+
+def run_worker_frugal(spec: Spec, meter: Meter) -> None:
+    """The worker as a Lambda of under 3,538 MB runs it: one row group at a time, memory returned at once."""
+    os.environ["SCAN_ROW_GROUPS_AT_ONCE"] = "1"  # read when worker.scan is first imported (worker/parallelism.py)
+    run_worker(spec, meter)
 
 
 def run_duckdb(spec: Spec, meter: Meter) -> None:
@@ -111,6 +118,7 @@ def run_pandas(spec: Spec, meter: Meter) -> None:
 
 RUNNERS: dict[str, Callable[[Spec, Meter], None]] = {
     "worker": run_worker,
+    "worker-frugal": run_worker_frugal,
     "pandas": run_pandas,
     "duckdb": run_duckdb,
     "duckdb-arrow": run_duckdb_arrow,

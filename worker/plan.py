@@ -6,6 +6,7 @@ their statistics (worker/pruning.py) without reading any data page; :mod:`worker
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +21,24 @@ from worker.pruning import row_group_may_match
 
 @dataclass
 class ScanStats:
-    """Counters of one scan, updated while :func:`execute` runs."""
+    """Counters of one scan, updated while :func:`execute` runs (from several threads: use :meth:`count`)."""
 
     row_groups_read: int = 0  # row groups whose output columns were read
     row_groups_skipped_by_filter: int = 0  # kept by statistics, but their filter columns matched no row
     rows_read: int = 0
     rows_out: int = 0
     batches_out: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, **deltas: int) -> None:
+        """Add ``deltas`` to the named counters, atomically (row groups are read on several threads).
+
+        >>> stats = ScanStats(); stats.count(rows_read=3, row_groups_read=1); (stats.rows_read, stats.row_groups_read)
+        (3, 1)
+        """
+        with self._lock:
+            for name, delta in deltas.items():
+                setattr(self, name, getattr(self, name) + delta)
 
 
 @dataclass(frozen=True)
