@@ -119,28 +119,35 @@ def prefetched_in_order(
 ) -> Generator[T, None, None]:
     """Yield the items of each iterator ``sources`` make, one iterator after the other, with up to ``window`` of
     them running at once, each on its own thread, ahead of the consumer by at most ``budget`` of the items'
-    ``cost`` (by default, items). The next iterator is made when one finishes, so at most ``window`` sources are
-    open at any time. A cost in bytes lets a source whose items are small (a selective filter's batches) run
-    through while one whose items are big waits, so memory stays bounded.
+    ``cost`` (by default, items). The next iterator is made when one has produced its last item, so at most
+    ``window`` sources are open at any time and the end of one does not stall the consumer. A cost in bytes lets
+    a source whose items are small (a selective filter's batches) run through while one whose items are big
+    waits, so memory stays bounded.
 
     >>> list(prefetched_in_order([lambda: iter("ab"), lambda: iter("c"), lambda: iter("de")], window=2))
     ['a', 'b', 'c', 'd', 'e']
     """
     makers = iter(sources)
     running: deque[_Producer[T]] = deque()
+    window = max(1, window)
 
-    def start_next() -> None:
-        maker = next(makers, None)
-        if maker is not None:
+    def top_up() -> None:
+        # A source whose thread has finished only holds its queued items: start the next one meanwhile, keeping
+        # at most `window` threads and `window + 1` queues.
+        while len(running) <= window and sum(p.thread.is_alive() for p in running) < window:
+            maker = next(makers, None)
+            if maker is None:
+                return
             running.append(_Producer(maker(), budget, cost))
 
     try:
-        for _ in range(max(1, window)):
-            start_next()
+        top_up()
         while running:
-            yield from running[0].items()
+            for item in running[0].items():
+                top_up()
+                yield item
             running.popleft().close()
-            start_next()
+            top_up()
     finally:
         for producer in running:
             producer.stop()
