@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from dataset_downloads.optimise import (
     UnknownColumn,
     VerificationFailed,
     _verify,
+    _write,
     main,
     optimise,
+    row_group_sizes,
 )
 
 ROWS = 2_500
@@ -69,16 +72,52 @@ def test_rows_are_sorted_by_organisation_then_entity_nulls_last(source: Path, tm
     assert rows[-1]["organisation-entity"] is None
 
 
-@pytest.mark.parametrize(
-    ("group", "expected"),
-    [pytest.param(500, [500] * 5, id="exact"), pytest.param(1_000, [1_000, 1_000, 500], id="remainder")],
-)
-def test_row_groups_have_the_requested_size(source: Path, tmp_path: Path, group: int, expected: list[int]) -> None:
+def test_row_groups_are_cut_at_organisations(source: Path, tmp_path: Path) -> None:
+    """13 organisations of ~190 rows and 26 without one: each gets its own row groups, whose statistics prove
+    that every row holds that organisation (the worker then reads no filter column and decodes nothing extra)."""
     dest = tmp_path / "out.parquet"
-    report = optimise(source, dest, row_group_rows=group)
+    report = optimise(source, dest, row_group_rows=500)
     meta = pq.ParquetFile(dest).metadata
+    org = meta.schema.names.index("organisation-entity")
+    orgs = collections.Counter(pq.read_table(source).column("organisation-entity").to_pylist())
+    expected = [orgs[k] for k in sorted(orgs, key=lambda k: (k is None, k or 0))]
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == expected
-    assert report.row_groups == len(expected)
+    assert report.row_groups == 14
+    for i in range(13):
+        stats = meta.row_group(i).column(org).statistics
+        assert stats is not None
+        assert stats.min == stats.max == 600 + i
+
+
+@pytest.mark.parametrize(
+    ("runs", "group", "expected"),
+    [
+        pytest.param([1_200, 10, 10, 10, 10, 10], 500, [500, 500, 200, 50], id="big-then-small-packed"),
+        pytest.param([10, 10, 60, 10], 500, [20, 60, 10], id="small-then-own-group"),
+        pytest.param([500, 500], 500, [500, 500], id="exact"),
+        pytest.param([3] * 10, 1_000, [30], id="all-small"),
+        pytest.param([7], 5, [5, 2], id="one-value"),
+    ],
+)
+def test_row_group_sizes(runs: list[int], group: int, expected: list[int]) -> None:
+    key = pa.array([value for value, run in enumerate(runs) for _ in range(run)], pa.int64())
+    assert row_group_sizes(key, group) == expected
+    assert row_group_sizes(pa.chunked_array([key[:3], key[3:]]), group) == expected
+
+
+def test_without_sort_keys_row_groups_have_the_requested_size(source: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "out.parquet"
+    optimise(source, dest, row_group_rows=1_000, sort_by=[])
+    meta = pq.ParquetFile(dest).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [1_000, 1_000, 500]
+
+
+def test_verification_catches_row_groups_not_cut_at_organisations(source: Path, tmp_path: Path) -> None:
+    table = pq.read_table(source)
+    dest = tmp_path / "fixed-size.parquet"
+    pq.write_table(table.sort_by([("organisation-entity", "ascending"), ("entity", "ascending")]), dest, 500)
+    with pytest.raises(VerificationFailed, match="not cut as planned"):
+        _verify(table, dest, ("organisation-entity", "entity"), 1_000)
 
 
 def test_statistics_page_index_bloom_filters_and_zstd(source: Path, tmp_path: Path) -> None:
@@ -90,7 +129,7 @@ def test_statistics_page_index_bloom_filters_and_zstd(source: Path, tmp_path: Pa
     stats = first.column(org).statistics
     assert stats is not None
     assert stats.has_min_max
-    assert (stats.min, stats.max) in {(600, 601), (600, 602)}
+    assert (stats.min, stats.max) == (600, 600)
     entity = first.column(meta.schema.names.index("entity"))
     assert entity.compression == "ZSTD"
     assert entity.has_offset_index
@@ -123,7 +162,7 @@ def test_verification_catches_a_changed_row(source: Path, tmp_path: Path) -> Non
     table = pq.read_table(source)
     dest = tmp_path / "tampered.parquet"
     tampered = table.set_column(1, "name", pa.array(["x", *table.column("name").to_pylist()[1:]]))
-    pq.write_table(tampered.sort_by([("organisation-entity", "ascending"), ("entity", "ascending")]), dest, 500)
+    _write(tampered, dest, ("organisation-entity", "entity"), group=500, level=3, blooms=())
     with pytest.raises(VerificationFailed, match="rows differ"):
         _verify(table, dest, ("organisation-entity", "entity"), 500)
 
@@ -147,6 +186,6 @@ def test_main_prints_a_summary_and_reports_errors(
 ) -> None:
     dest = tmp_path / "out.parquet"
     assert main([str(source), str(dest), "--row-group-rows", "1000", "--no-bloom"]) == 0
-    assert f"{ROWS:,} rows in 3 row groups" in capsys.readouterr().out
+    assert f"{ROWS:,} rows in 14 row groups" in capsys.readouterr().out
     assert main([str(source), str(dest), "--sort-by", "nope"]) == 1
     assert "unknown-column" in capsys.readouterr().err
