@@ -1,8 +1,8 @@
 """Run iterators ahead on background threads, so reading the next batches overlaps encoding this one.
 
 Decoding Parquet and pyarrow/polars kernels release the GIL, so on two cores a scan and an encoder prefetched
-this way run side by side (docs/performance.md). :func:`prefetched` runs one iterator one step ahead;
-:func:`prefetched_in_order` chains several (one per row group), running up to ``window`` of them at once.
+this way run side by side (docs/performance.md). :func:`prefetched_in_order` chains several iterators (one per
+row group), running up to ``window`` of them at once, each on its own thread.
 Order, values and exceptions are exactly the sources': an exception a source raises is raised by the consumer
 at the same position. Closing the consumer early stops every producer and waits for it, so no source is read
 after the consumer has gone (and its file closed).
@@ -96,19 +96,6 @@ class _Producer(Generic[T]):
         with self.changed:
             self.stopped = True
             self.changed.notify_all()
-
-
-def prefetched(source: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
-    """Yield ``source``'s items in order, computing up to ``depth`` of them ahead on a background thread.
-
-    >>> list(prefetched(iter([1, 2, 3])))
-    [1, 2, 3]
-    """
-    producer = _Producer(source, depth, _one)
-    try:
-        yield from producer.items()
-    finally:
-        producer.close()
 
 
 def prefetched_in_order(

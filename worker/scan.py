@@ -202,11 +202,7 @@ def _read_row_group(parquet_file: pq.ParquetFile, columns: list[str], index: int
         reader = parquet_file.row_group_reader(streaming=compressed > PRE_BUFFER_MAX_BYTES)
     batch_rows = min(BATCH_ROWS, max(MIN_BATCH_ROWS, BATCH_BYTES * rows // max(1, decoded)))
     try:
-        yield from reader.iter_batches(
-            batch_size=batch_rows,
-            row_groups=[index],
-            columns=columns,
-        )
+        yield from reader.iter_batches(batch_size=batch_rows, row_groups=[index], columns=columns)
     except (WorkerError, MemoryError):
         raise
     except _PARQUET_ERRORS as error:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from worker.prefetch import prefetched, prefetched_in_order
+from worker.prefetch import prefetched_in_order
 
 
 class Broken(RuntimeError):
@@ -18,7 +18,7 @@ class Broken(RuntimeError):
 
 
 def test_items_in_order() -> None:
-    assert list(prefetched(iter(range(1000)), depth=3)) == list(range(1000))
+    assert list(prefetched_in_order([lambda: iter(range(1000))], window=1, budget=3)) == list(range(1000))
 
 
 def test_an_error_is_raised_at_its_position() -> None:
@@ -29,7 +29,7 @@ def test_an_error_is_raised_at_its_position() -> None:
 
     received: list[int] = []
     with pytest.raises(Broken, match="midway"):
-        received.extend(prefetched(source()))
+        received.extend(prefetched_in_order([source], window=1))
     assert received == [1, 2]
 
 
@@ -45,7 +45,7 @@ def test_closing_early_stops_and_closes_the_source() -> None:
         finally:
             closed.set()
 
-    items = prefetched(source())
+    items = prefetched_in_order([source], window=1)
     assert next(items) == 0
     items.close()
     assert closed.is_set()  # the producer was joined: nothing reads the source after close
