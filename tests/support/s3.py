@@ -19,7 +19,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -80,16 +80,13 @@ class _QuietHandler(MotoRequestHandler):
         """Keep test output clean: no access log line per request."""
 
 
-class MotoServer:
-    """moto's S3 backend behind :class:`TrafficCounter`, served by werkzeug on 127.0.0.1 and a free port."""
+class LoopbackServer:
+    """A WSGI app served by werkzeug on 127.0.0.1 and a free port, in a background thread once started."""
 
-    def __init__(self) -> None:
-        self.counter = TrafficCounter(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, self.counter, threaded=True, request_handler=_QuietHandler
-        )
+    def __init__(self, app: WsgiApp, *, name: str, request_handler: type[WSGIRequestHandler] | None = None) -> None:
+        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=request_handler)
         self.endpoint_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-s3", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
 
     def start(self) -> None:
         """Serve in a background thread."""
@@ -100,6 +97,14 @@ class MotoServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+class MotoServer(LoopbackServer):
+    """moto's S3 backend behind :class:`TrafficCounter`, served by werkzeug on 127.0.0.1 and a free port."""
+
+    def __init__(self) -> None:
+        self.counter = TrafficCounter(DomainDispatcherApplication(create_backend_app))
+        super().__init__(self.counter, name="moto-s3", request_handler=_QuietHandler)
 
 
 @dataclass

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.config import Config
-from werkzeug.serving import make_server
 
 from tests.support.parquet import parquet_bytes, planning_table
-from tests.support.s3 import moto_s3, moto_server, s3_client  # noqa: F401  # fixtures, re-exported for this directory
+from tests.support.s3 import LoopbackServer, moto_s3, moto_server, s3_client  # noqa: F401  # fixtures re-exported here
 
 # The sorted dataset: 20 row groups of 1,000 rows, one organisation per row group.
 SORTED_ROWS = 20_000
@@ -35,30 +33,18 @@ def data_folder(tmp_path: Path, sorted_bytes: bytes) -> Path:
     return folder
 
 
-class StatusServer:
+class StatusServer(LoopbackServer):
     """An S3 stand-in on loopback that answers every request with one error status (and S3's error XML)."""
 
     def __init__(self) -> None:
         self.status = 500
         self.code = "InternalError"
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self.endpoint_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._app, name="status-s3")
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         body = f"<Error><Code>{self.code}</Code><Message>test</Message></Error>".encode()
         start_response(f"{self.status} Error", [("Content-Type", "application/xml")])
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
-
-    def start(self) -> None:
-        """Serve in a background thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
 
     def client(self) -> Any:
         """A client with one attempt, so a failure is reported at once."""
