@@ -13,12 +13,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from worker.results import LEASE_SUFFIX, ResultMeta, StoreError, is_result_name
-from worker.s3source import CLIENT_CONFIG
-from worker.s3url import error_code, split_s3_url
+from worker.s3source import S3Prefix
+from worker.s3url import error_code
 
 PART_BYTES = 8 * 1024 * 1024
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
@@ -26,19 +25,8 @@ _TAKEN = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
 _STORE_ERRORS = (ClientError, BotoCoreError)
 
 
-class S3ResultStore:
+class S3ResultStore(S3Prefix):
     """See :class:`worker.results.ResultStore`."""
-
-    def __init__(self, bucket: str, prefix: str, client: Any) -> None:
-        self.bucket = bucket
-        self.prefix = prefix
-        self.client = client
-
-    @classmethod
-    def from_url(cls, url: str, *, client: Any | None = None) -> S3ResultStore:
-        """``s3://bucket/prefix/`` → S3ResultStore; builds a boto3 client (honouring ``AWS_ENDPOINT_URL``) if none."""
-        bucket, prefix = split_s3_url(url)
-        return cls(bucket, prefix, client or boto3.client("s3", config=CLIENT_CONFIG))
 
     def key(self, name: str) -> str:
         """The object key of the result ``name``."""

@@ -7,7 +7,7 @@ mid-download fails the next read with SourceChanged instead of mixing two versio
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import boto3
 from botocore.config import Config
@@ -40,8 +40,9 @@ _CHANGED = {"412", "PreconditionFailed", "NoSuchVersion", "NoSuchKey", "404", "I
 _BUSY = {"SlowDown", "503", "Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable"}
 
 
-class S3Source:
-    """Datasets as ``s3://{bucket}/{prefix}{dataset}.parquet``."""
+class S3Prefix:
+    """Objects under ``s3://{bucket}/{prefix}``, read or written with ``client`` (the dataset source, the results
+    store)."""
 
     def __init__(self, bucket: str, prefix: str, client: Any) -> None:
         self.bucket = bucket
@@ -49,10 +50,14 @@ class S3Source:
         self.client = client
 
     @classmethod
-    def from_url(cls, url: str, *, client: Any | None = None) -> S3Source:
-        """``s3://bucket/prefix/`` → S3Source; builds a boto3 client (honouring ``AWS_ENDPOINT_URL``) if none."""
+    def from_url(cls, url: str, *, client: Any | None = None) -> Self:
+        """``s3://bucket/prefix/`` → an instance; builds a boto3 client (honouring ``AWS_ENDPOINT_URL``) if none."""
         bucket, prefix = split_s3_url(url)
         return cls(bucket, prefix, client or boto3.client("s3", config=CLIENT_CONFIG))
+
+
+class S3Source(S3Prefix):
+    """Datasets as ``s3://{bucket}/{prefix}{dataset}.parquet``."""
 
     def key(self, dataset: str) -> str:
         """The object key of ``dataset``."""
