@@ -1,4 +1,4 @@
-"""Request tracing behind a small interface: the one module that imports ``aws_xray_sdk`` (see docs/tracing.md).
+"""Request tracing behind a small interface: the trace a request annotates, and the tracer for this process.
 
 A :class:`Tracer` opens one :class:`RequestTrace` per request. The trace owns its X-Ray entities explicitly
 instead of using the SDK's global recorder, whose thread-local context cannot follow a response body that is
@@ -8,7 +8,10 @@ the UDP emitter. Nothing here raises into the request path: a tracing failure is
 
 Modes (:func:`make_tracer`): in Lambda, the request is a subsegment under Lambda's own segment (from
 ``_X_AMZN_TRACE_ID``); elsewhere with a daemon address, a segment of its own; otherwise a :class:`NullTracer`
-that still issues trace ids. Re-implementing this module on OpenTelemetry keeps every signature below.
+that still issues trace ids. Only the first two import ``aws_xray_sdk`` (worker/xray.py, the one module that
+does): outside Lambda, importing it builds the SDK's global recorder with a botocore X-Ray client we never use,
+~20 MB and ~0.1 s that a process without a daemon does not pay. Re-implementing worker/xray.py on OpenTelemetry
+keeps every signature here.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import socket
 import threading
 import time
 import traceback
@@ -25,20 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aws_xray_sdk.core import xray_recorder as _global_recorder  # noqa: TID251
-from aws_xray_sdk.core.emitters.udp_emitter import PROTOCOL_DELIMITER, PROTOCOL_HEADER  # noqa: TID251  # the seam
-from aws_xray_sdk.core.models.facade_segment import FacadeSegment  # noqa: TID251
-from aws_xray_sdk.core.models.segment import Segment  # noqa: TID251
-from aws_xray_sdk.core.models.subsegment import Subsegment  # noqa: TID251
-
 from edge.trace_context import parse_trace_context
-
-# Importing the SDK builds its global recorder, whose UDP emitter opens a socket at once. We never use that
-# recorder (each request trace sends its own documents), so release the socket instead of leaking it.
-_global_recorder.emitter._socket.close()
 
 Annotation = str | int | float | bool
 OnEnd = Callable[[Mapping[str, object]], None]
+NewChild = Callable[[str, Any], Any]  # (name, root entity) -> a child entity of the root's segment
 
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 DAEMON_ADDRESS = "AWS_XRAY_DAEMON_ADDRESS"
@@ -107,11 +100,17 @@ class RequestTrace:
     """
 
     def __init__(
-        self, trace_id: str, root: Any = None, send: Callable[[Any], None] | None = None, on_end: OnEnd | None = None
+        self,
+        trace_id: str,
+        root: Any = None,
+        send: Callable[[Any], None] | None = None,
+        on_end: OnEnd | None = None,
+        child: NewChild | None = None,
     ) -> None:
         self.trace_id = trace_id
         self._root = root
         self._send = send
+        self._child = child
         self._on_end = on_end
         self._annotations: dict[str, Annotation] = {}
         self._started = time.time()
@@ -148,11 +147,11 @@ class RequestTrace:
 
     def start_subsegment(self, name: str, start_time: float | None = None) -> Span:
         """Open a child subsegment of the request now (or at ``start_time``); the caller must end it."""
-        root = self._root
-        if root is None or self._ended is not None:
+        root, new_child = self._root, self._child
+        if root is None or new_child is None or self._ended is not None:
             return Span()
         try:
-            child = Subsegment(name, "local", getattr(root, "parent_segment", root))
+            child = new_child(name, root)
             if start_time is not None:
                 child.start_time = start_time
             root.add_subsegment(child)
@@ -249,62 +248,11 @@ class NullTracer:
 
     def request(self, name: str, trace_header: str | None = None, on_end: OnEnd | None = None) -> RequestTrace:
         """A trace that only keeps its id, annotations and timings (for the log line)."""
-        root = _parse_header(trace_header).root
+        root = parse_trace_header(trace_header).root
         return RequestTrace(root or new_trace_id(), on_end=on_end)
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-class XRayTracer:
-    """Sends each request's trace to an X-Ray daemon over UDP (``host:port``).
-
-    ``lambda_mode``: the request becomes a subsegment of Lambda's segment named by ``trace_header`` (nothing is
-    sent without a sampled header); otherwise a segment of its own, continuing ``trace_header`` if given and
-    recording every request unless the header says ``Sampled=0``.
-    """
-
-    def __init__(self, daemon_address: str, lambda_mode: bool = False) -> None:
-        self.address = _udp_address(daemon_address)
-        self.lambda_mode = lambda_mode
-        # One unconnected non-blocking socket: sendto is thread-safe and never waits for a missing daemon.
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._socket.setblocking(False)
-
-    def close(self) -> None:
-        """Close the socket (sends after this are dropped and logged)."""
-        self._socket.close()
-
-    def send(self, entity: Any) -> None:
-        """Send one segment document in the daemon's wire format (header line, newline, JSON)."""
-        message = f"{PROTOCOL_HEADER}{PROTOCOL_DELIMITER}{entity.serialize()}"
-        self._socket.sendto(message.encode("utf-8"), self.address)
-
-    def request(self, name: str, trace_header: str | None = None, on_end: OnEnd | None = None) -> RequestTrace:
-        """A trace whose root entity is sent to the daemon when it ends."""
-        header = _parse_header(trace_header)
-        try:
-            root = self._lambda_root(name, header) if self.lambda_mode else self._segment_root(name, header)
-        except Exception:
-            log.warning("could not start a trace", exc_info=True)
-            root = None
-        trace_id = root.trace_id if root is not None else header.root or new_trace_id()
-        return RequestTrace(trace_id, root, self.send, on_end)
-
-    @staticmethod
-    def _lambda_root(name: str, header: TraceHeader) -> Any:
-        if not (header.root and header.parent and header.sampled == "1"):
-            return None
-        facade = FacadeSegment("facade", entityid=header.parent, traceid=header.root, sampled=True)
-        root = Subsegment(name, "local", facade)
-        facade.add_subsegment(root)
-        return root
-
-    @staticmethod
-    def _segment_root(name: str, header: TraceHeader) -> Any:
-        if header.sampled == "0":
-            return None
-        return Segment(name, traceid=header.root or new_trace_id(), parent_id=header.parent)
 
 
 @dataclass(frozen=True)
@@ -316,10 +264,10 @@ class TraceHeader:
     sampled: str | None = None
 
 
-def _parse_header(value: str | None) -> TraceHeader:
+def parse_trace_header(value: str | None) -> TraceHeader:
     """Parse ``Root=1-…;Parent=…;Sampled=1`` (any order, other keys ignored).
 
-    >>> _parse_header("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1").sampled
+    >>> parse_trace_header("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1").sampled
     '1'
     """
     fields = dict(part.strip().partition("=")[::2] for part in (value or "").split(";") if "=" in part)
@@ -331,15 +279,6 @@ def _parse_header(value: str | None) -> TraceHeader:
     )
 
 
-def _udp_address(value: str) -> tuple[str, int]:
-    """``host:port``, or the daemon's two-address form ``tcp:host:port udp:host:port`` (UDP is what we use)."""
-    for part in value.split():
-        if part.startswith("udp:") or len(value.split()) == 1:
-            host, _, port = part.removeprefix("udp:").rpartition(":")
-            return host, int(port)
-    raise ValueError(f"no UDP address in {value!r}")
-
-
 def make_tracer(environ: Mapping[str, str] | None = None) -> Tracer:
     """The tracer for this process: Lambda's segment in Lambda, the local daemon if configured, else a null one."""
     env = os.environ if environ is None else environ
@@ -347,6 +286,8 @@ def make_tracer(environ: Mapping[str, str] | None = None) -> Tracer:
     if env.get(SDK_ENABLED, "true").strip().lower() == "false" or not address:
         return NullTracer()
     try:
+        from worker.xray import XRayTracer  # noqa: PLC0415  # the SDK only when tracing is on (see above)
+
         return XRayTracer(address, lambda_mode=bool(env.get(LAMBDA_FUNCTION_NAME)))
     except Exception:
         log.warning("invalid %s=%r: tracing disabled", DAEMON_ADDRESS, address, exc_info=True)

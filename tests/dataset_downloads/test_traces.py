@@ -13,7 +13,7 @@ import pytest
 from dataset_downloads.traces import assemble, main
 from dataset_downloads.xray_daemon import SEGMENTS_FILE, XRayDaemon
 from worker.traced_body import traced_body
-from worker.tracing import XRayTracer
+from worker.xray import XRayTracer
 
 TRACE = "1-66670000-000000000000000000000001"
 OTHER = "1-66670100-000000000000000000000002"

@@ -16,7 +16,7 @@ from dataset_downloads.xray_daemon import XRayDaemon
 from edge.trace_context import TraceContext, format_trace_context
 from worker.app import App
 from worker.config import WorkerSettings
-from worker.tracing import XRayTracer
+from worker.xray import XRayTracer
 
 
 @pytest.fixture

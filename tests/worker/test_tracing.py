@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +17,8 @@ import pytest
 from dataset_downloads.xray_daemon import XRayDaemon
 from worker.errors import SourceChanged
 from worker.traced_body import StreamAborted, traced_body, traced_iter
-from worker.tracing import NullTracer, RequestTrace, Tracer, XRayTracer, make_tracer, new_trace_id, record_edge
+from worker.tracing import NullTracer, RequestTrace, Tracer, make_tracer, new_trace_id, record_edge
+from worker.xray import XRayTracer
 
 TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
 LAMBDA_ROOT = "1-5759e988-bd862e3fe1be46a994272793"
@@ -222,6 +226,31 @@ def test_null_tracer_still_issues_trace_ids(environ: dict[str, str]) -> None:
     assert TRACE_ID.fullmatch(trace.trace_id)
     assert summaries[0]["dataset"] == "conservation-area"
     assert summaries[0]["bytes_out"] == 15
+
+
+# In a fresh process: whether serving a request without a daemon imports the SDK (it builds a global recorder with
+# a botocore X-Ray client on import: ~20 MB and ~0.1 s outside Lambda), and whether configuring one does.
+_IMPORTS_SDK = """
+import sys
+from worker.app import App
+from worker.config import WorkerSettings
+tracer = App(WorkerSettings(source=sys.argv[1])).tracer
+with tracer.request(name="worker") as trace:
+    trace.annotate("status", 200)
+print(type(tracer).__name__, "aws_xray_sdk" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("daemon_address", "expected"),
+    [pytest.param("", "NullTracer False", id="no-daemon"), pytest.param("127.0.0.1:9", "XRayTracer True", id="daemon")],
+)
+def test_the_sdk_is_imported_only_when_tracing(tmp_path: Path, daemon_address: str, expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_XRAY_", "AWS_LAMBDA_"))}
+    env["AWS_XRAY_DAEMON_ADDRESS"] = daemon_address
+    command = [sys.executable, "-c", _IMPORTS_SDK, str(tmp_path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2])
+    assert done.stdout.strip() == expected
 
 
 @pytest.mark.parametrize(
