@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
 import pytest
 
 from worker.parallelism import LAMBDA_MB_PER_VCPU, row_groups_at_once
@@ -32,3 +37,21 @@ def test_row_groups_at_once(environ: dict[str, str], cpus: int, expected: int) -
 def test_a_bad_override_is_refused_with_its_name(value: str) -> None:
     with pytest.raises(ValueError, match=r"SCAN_ROW_GROUPS_AT_ONCE must be a whole number from 1 to 8"):
         row_groups_at_once({"SCAN_ROW_GROUPS_AT_ONCE": value}, 2)
+
+
+def _pool_chosen(environ: dict[str, str]) -> str:
+    """The Arrow memory pool a fresh worker process uses once ``worker.scan`` is imported under ``environ``."""
+    env = {k: v for k, v in os.environ.items() if k not in {"ARROW_DEFAULT_MEMORY_POOL", "SCAN_ROW_GROUPS_AT_ONCE"}}
+    code = "import pyarrow as pa, worker.scan; print(pa.default_memory_pool().backend_name)"
+    done = subprocess.run([sys.executable, "-c", code], env=env | environ, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif("jemalloc" not in pa.supported_memory_backends(), reason="this pyarrow has no jemalloc")
+@pytest.mark.parametrize("at_once", ["1", "2"])
+def test_the_scan_allocates_from_jemalloc_in_either_profile(at_once: str) -> None:
+    assert _pool_chosen({"SCAN_ROW_GROUPS_AT_ONCE": at_once}) == "jemalloc"
+
+
+def test_a_pool_named_in_the_environment_wins() -> None:
+    assert _pool_chosen({"SCAN_ROW_GROUPS_AT_ONCE": "2", "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}) == "mimalloc"
