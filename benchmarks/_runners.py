@@ -6,12 +6,15 @@ after imports, so the parent can compare engines measured side by side. Output g
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import json
 import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -25,8 +28,35 @@ Spec = dict[str, Any]
 FILTER = "organisation-entity"
 
 
-def run_worker(spec: Spec, meter: Meter) -> None:
+class Absent(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes ``names`` (top-level packages) fail to import as if not installed, though this venv has them."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        return importlib.util.spec_from_loader(fullname, self) if fullname.partition(".")[0] in self.names else None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        raise ModuleNotFoundError(f"No module named {spec.name!r} (not deployed with the worker)", name=spec.name)
+
+    def exec_module(self, module: object) -> None:
+        """Never reached: :meth:`create_module` raises."""
+
+
+# pandas is in this venv for the pandas baseline and the tests, but in no deployment of the worker (its
+# dependencies: pyproject.toml [worker]; the Lambda zip: infra/package.py). pyarrow imports it whenever it is
+# importable (pa.table / pa.array look for DataFrames): +58 MB of RSS the worker never has.
+NOT_DEPLOYED = frozenset({"pandas"})
+# The Lambda zip also has no polars (250 MB unzipped limit): text is rendered with pyarrow alone.
+NOT_IN_LAMBDA = NOT_DEPLOYED | {"polars"}
+
+
+def run_worker(spec: Spec, meter: Meter, absent: frozenset[str] = NOT_DEPLOYED) -> None:
     """The worker's whole HTTP handler (no gzip): event → Response → body chunks."""
+    sys.meta_path.insert(0, Absent(absent))
     from worker.app import App
     from worker.config import WorkerSettings
     from worker.warmup import warm_up
@@ -52,6 +82,12 @@ def run_worker_frugal(spec: Spec, meter: Meter) -> None:
     """The worker as a Lambda of under 3,538 MB runs it: one row group at a time, memory returned at once."""
     os.environ["SCAN_ROW_GROUPS_AT_ONCE"] = "1"  # read when worker.scan is first imported (worker/parallelism.py)
     run_worker(spec, meter)
+
+
+def run_worker_lambda(spec: Spec, meter: Meter) -> None:
+    """The worker as the Lambda zip deploys it at the template's default 1,024 MB: frugal, and without polars."""
+    os.environ["SCAN_ROW_GROUPS_AT_ONCE"] = "1"
+    run_worker(spec, meter, NOT_IN_LAMBDA)
 
 
 def run_duckdb(spec: Spec, meter: Meter) -> None:
@@ -119,6 +155,7 @@ def run_pandas(spec: Spec, meter: Meter) -> None:
 RUNNERS: dict[str, Callable[[Spec, Meter], None]] = {
     "worker": run_worker,
     "worker-frugal": run_worker_frugal,
+    "worker-lambda": run_worker_lambda,
     "pandas": run_pandas,
     "duckdb": run_duckdb,
     "duckdb-arrow": run_duckdb_arrow,

@@ -1,7 +1,7 @@
 """Engine benchmark: the worker against pandas, DuckDB and polars, side by side, each run in a fresh process.
 
     .venv/bin/python benchmarks/engines.py [--quick] [--formats csv,json] [--cases all,10pct,1pct]
-        [--engines worker,worker-frugal,pandas,duckdb,duckdb-arrow,polars] [--layouts unsorted,sorted]
+        [--engines worker,worker-frugal,worker-lambda,pandas,duckdb,duckdb-arrow,polars] [--layouts unsorted,sorted]
         [--out results.json]
 
 The dataset (2,000,000 planning-like rows, or 200,000 with ``--quick``) is generated once into
@@ -28,7 +28,7 @@ from _dataset import Dataset, generate  # noqa: E402
 
 FORMATS = ("csv", "json", "ndjson", "parquet", "geojson")
 CASES = ("all", "10pct", "1pct")
-ENGINES = ("worker", "worker-frugal", "pandas", "duckdb", "duckdb-arrow", "polars")
+ENGINES = ("worker", "worker-frugal", "worker-lambda", "pandas", "duckdb", "duckdb-arrow", "polars")
 LAYOUTS = ("unsorted", "sorted")
 TIMEOUT = 900
 
