@@ -94,6 +94,8 @@ class Span:
 
 class RequestTrace:
     """One request's trace: its root entity (a segment, a subsegment in Lambda, or nothing) and its children.
+    The backend that made ``root`` passes ``send`` (the finished root goes there) and ``child`` (how to open a
+    child entity); without ``child`` no subsegment is recorded.
 
     Use it as a context manager: leaving the block ends the trace, unless a :class:`TracedBody` took it over
     (the body then ends it when the stream completes, fails or is closed).

@@ -1,4 +1,4 @@
-"""Parquet: one file from one streaming ``ParquetWriter`` (zstd, row groups of at most 65,536 rows).
+"""Parquet: one file from one streaming ``ParquetWriter`` (zstd, row groups of at most 65,536 rows or 16 MiB).
 
 The writer writes into an in-memory sink that is drained after every row group, so memory holds at most
 one row group's batches plus its encoded bytes. Batches are gathered until a row group is full (by rows,
@@ -18,7 +18,9 @@ import pyarrow.parquet as pq
 from worker.encoders.chunking import MAX_CHUNK
 
 ROW_GROUP_ROWS = 65_536
-ROW_GROUP_BYTES = 64 * 1024 * 1024
+# Measured on the 2M-row benchmark file (~650 bytes a row, so ~25k-row groups), frugal profile: full exports peak
+# 40-70 MB lower than with 64 MiB (261-280 MB against 312-335 MB) and took no longer; the file is 2% larger.
+ROW_GROUP_BYTES = 16 * 1024 * 1024
 COMPRESSION: Final = "zstd"
 
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.worker.encoders.conftest import all_types_batch, batch_of, collect_until_error, failing, schema_of
-from worker.encoders.parquet import ROW_GROUP_ROWS, encode_parquet
+from worker.encoders.parquet import ROW_GROUP_BYTES, ROW_GROUP_ROWS, encode_parquet
 
 
 def numbers(start: int, stop: int) -> pa.RecordBatch:
@@ -44,6 +44,23 @@ def test_zstd_and_bounded_row_groups() -> None:
     statistics = meta.row_group(0).column(0).statistics
     assert statistics is not None
     assert statistics.has_min_max
+
+
+def test_wide_rows_close_a_row_group_at_the_byte_bound() -> None:
+    # 2 KiB a row: 16 MiB of Arrow data is 8,192 rows, well before ROW_GROUP_ROWS. The writer holds one row group
+    # (and its encoded bytes) at a time, so this bound is what a full Parquet export of wide rows costs in memory.
+    wide = "x" * 2048
+    batches = [
+        batch_of({"n": pa.array(range(i, i + 4096), pa.int64()), "s": [wide] * 4096}) for i in range(0, 40_960, 4096)
+    ]
+    data = b"".join(encode_parquet(batches[0].schema, iter(batches)))
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sum(sizes) == 40_960
+    per_row = batches[0].nbytes / batches[0].num_rows
+    assert max(sizes) * per_row <= ROW_GROUP_BYTES + batches[0].nbytes  # at most one batch past the bound
+    assert max(sizes) < ROW_GROUP_ROWS
+    assert pq.read_table(io.BytesIO(data)).column("n").to_pylist() == list(range(40_960))
 
 
 def test_deterministic_bytes() -> None:
