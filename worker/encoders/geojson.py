@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from worker.encoders import cells
 from worker.encoders.chunking import TEXT, Column, choose, concat, fill, stream_rows, text_bytes
 from worker.encoders.json import json_values, object_members
-from worker.encoders.wkt import InvalidWkt, wkt_to_geojson
+from worker.encoders.wkt_columns import geojson_geometries
 from worker.errors import NoGeometry
 
 GEOMETRY_COLUMNS = ("geometry", "point")
@@ -69,13 +69,4 @@ def _geometries(column: Column) -> tuple[Column, Column]:
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         # Not WKT text (WKB, numbers…): no geometry, and every value is kept in properties.
         return pa.array(["null"] * len(column), TEXT), pc.is_valid(column)
-    texts: list[str] = []
-    invalid: list[bool] = []
-    for value in column.to_pylist():
-        try:
-            texts.append("null" if value is None else wkt_to_geojson(value))
-            invalid.append(False)
-        except InvalidWkt:
-            texts.append("null")
-            invalid.append(True)
-    return pa.array(texts, TEXT), pa.array(invalid, pa.bool_())
+    return geojson_geometries(column)
