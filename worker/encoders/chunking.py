@@ -107,9 +107,10 @@ def stream_rows(
     last row's separator dropped; ``empty`` alone when there are no rows. ``render`` must return whole rows;
     it gets slices of about ``slice_bytes`` of input (:func:`slices`).
     """
-    pending = bytearray()
+    pending = bytearray()  # not yet yielded: under MIN_CHUNK of rows, or the held-back separator
     started = False
     first = True
+    keep = len(separator)
     for batch in batches:
         for part in slices(batch, slice_bytes):
             text = render(part)
@@ -118,28 +119,45 @@ def stream_rows(
             if not started:
                 pending += head
                 started = True
-            pending += text
-            if first or len(pending) - len(separator) >= MIN_CHUNK:
+            if first or len(pending) + len(text) - keep >= MIN_CHUNK:
                 # The first chunk goes out at once for time-to-first-byte; then at least MIN_CHUNK each.
                 first = False
-                yield from _drain(pending, keep=len(separator))
+                yield from _drain(pending, text, keep)
+                pending = bytearray(_rest(pending, text, keep))
+            else:
+                pending += text
     if not started:
         if empty:
             yield empty
         return
-    if separator:
-        del pending[-len(separator) :]
-    pending += tail
-    yield from _drain(pending, keep=0)
+    yield from _drain(pending[: len(pending) - keep], tail, 0)
 
 
-def _drain(pending: bytearray, keep: int) -> Iterator[bytes]:
-    """Yield all but the last ``keep`` bytes of ``pending`` in equal chunks of at most ``MAX_CHUNK``."""
-    end = len(pending) - keep
+def _drain(prefix: bytes | bytearray, text: bytes, keep: int) -> Iterator[bytes]:
+    """Yield ``prefix + text`` but its last ``keep`` bytes, in equal chunks of at most ``MAX_CHUNK``, copying
+    each byte once (no joined copy: ``text`` is a whole rendered slice, megabytes of it).
+    """
+    end = len(prefix) + len(text) - keep
     if end <= 0:
         return
     # Equal parts rather than MAX_CHUNK plus a sliver: no tiny trailing chunk.
     size = -(-end // -(-end // MAX_CHUNK))
-    for start in range(0, end, size):
-        yield bytes(pending[start : min(end, start + size)])
-    del pending[:end]
+    head = len(prefix)
+    with memoryview(text) as view:
+        for start in range(0, end, size):
+            stop = min(end, start + size)
+            if start >= head:
+                yield bytes(view[start - head : stop - head])
+            elif stop <= head:
+                yield bytes(prefix[start:stop])
+            else:
+                yield bytes(prefix[start:]) + view[: stop - head]
+
+
+def _rest(prefix: bytes | bytearray, text: bytes, keep: int) -> bytes:
+    """The last ``keep`` bytes of ``prefix + text`` (what :func:`_drain` held back)."""
+    if keep == 0:
+        return b""
+    if keep <= len(text):
+        return text[len(text) - keep :]
+    return bytes(prefix[len(prefix) + len(text) - keep :]) + text

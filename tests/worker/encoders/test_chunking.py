@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.worker.encoders.conftest import batch_of
+from worker.encoders import chunking
 from worker.encoders.chunking import MAX_CHUNK, MIN_CHUNK, TEXT, present_bytes, slices, stream_rows, text_bytes
 
 
@@ -37,6 +40,39 @@ def test_first_chunk_is_yielded_before_the_second_batch_is_pulled() -> None:
     chunks = stream_rows(source(), render, head=b"", separator=b"", tail=b"", empty=b"")  # type: ignore[arg-type]
     assert next(chunks).startswith(b"0;1;")
     assert pulled == [0]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    rows=st.lists(st.lists(st.binary(max_size=9), max_size=6), max_size=8),
+    head=st.binary(max_size=5),
+    separator=st.sampled_from([b"", b";", b",\n"]),
+    tail=st.binary(max_size=5),
+    limits=st.sampled_from([(1, 2), (4, 7), (8, 8), (3, 30)]),
+)
+def test_any_renders_give_the_whole_text_in_bounded_chunks(
+    rows: list[list[bytes]], head: bytes, separator: bytes, tail: bytes, limits: tuple[int, int]
+) -> None:
+    # Each batch renders to its rows, each ending with the separator; tiny chunk limits exercise every split.
+    texts = [b"".join(row + separator for row in batch) for batch in rows]
+    batches = [wide(1, index) for index in range(len(texts))]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunking, "MIN_CHUNK", limits[0])
+        patch.setattr(chunking, "MAX_CHUNK", limits[1])
+        chunks = list(
+            stream_rows(
+                iter(batches),
+                lambda b: texts[b.column(0)[0].as_py()],
+                head=head,
+                separator=separator,
+                tail=tail,
+                empty=b"E",
+            )
+        )
+    body = b"".join(texts)
+    expected = head + body[: len(body) - len(separator)] + tail if body else b"E"
+    assert b"".join(chunks) == expected
+    assert all(isinstance(chunk, bytes) and 0 < len(chunk) <= max(limits[1], len(b"E")) for chunk in chunks)
 
 
 def test_empty_and_zero_row_batches() -> None:
