@@ -179,6 +179,7 @@ def main(argv: list[str]) -> int:
         traceback.print_exc(file=sys.stderr)
     result["setup"] = meter.started - imported
     result["rss_peak_mb"] = peak_rss_mb()
+    result["optional_imported"] = sorted(name for name in NOT_IN_LAMBDA if name in sys.modules)
     print(json.dumps(result))
     return 0
 

@@ -1,0 +1,60 @@
+"""The engine benchmark's runner on a small file: every worker configuration answers, with the same bytes, and
+imports only what its deployment has (pandas never; polars only where it is deployed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.support.parquet import write_planning_file
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = 5_000
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bench")
+    write_planning_file(path / "unsorted.parquet", ROWS, row_group_size=2_000)
+    return path
+
+
+def run(folder: Path, engine: str, fmt: str, values: list[int]) -> dict[str, Any]:
+    spec = {
+        "engine": engine,
+        "format": fmt,
+        "folder": str(folder),
+        "layout": "unsorted",
+        "path": str(folder / "unsorted.parquet"),
+        "values": values,
+    }
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "_runners.py"), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "error" not in result, (result, done.stderr[-2000:])
+    return result
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_the_worker_configurations_write_the_same_bytes(folder: Path, fmt: str) -> None:
+    organisation = pq.read_table(folder / "unsorted.parquet", columns=["organisation-entity"]).column(0)[0].as_py()
+    results = {
+        engine: run(folder, engine, fmt, [organisation]) for engine in ("worker", "worker-frugal", "worker-lambda")
+    }
+    assert len({result["bytes"] for result in results.values()}) == 1, results
+    assert results["worker"]["bytes"] > 0
+    assert results["worker-lambda"]["optional_imported"] == []  # the Lambda zip: no pandas, no polars
+    assert results["worker"]["optional_imported"] == ["polars"]  # polars renders; pandas is never imported
+    assert all(result["ttfb"] <= result["wall"] for result in results.values())
