@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Generator
+from typing import cast
+
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.worker.encoders.conftest import batch_of
+from tests.worker.encoders.conftest import SourceFailed, batch_of, collect_until_error
 from worker.encoders import chunking
 from worker.encoders.chunking import MAX_CHUNK, MIN_CHUNK, TEXT, present_bytes, slices, stream_rows, text_bytes
 
@@ -73,6 +78,43 @@ def test_any_renders_give_the_whole_text_in_bounded_chunks(
     expected = head + body[: len(body) - len(separator)] + tail if body else b"E"
     assert b"".join(chunks) == expected
     assert all(isinstance(chunk, bytes) and 0 < len(chunk) <= max(limits[1], len(b"E")) for chunk in chunks)
+
+
+@pytest.mark.parametrize("at_once", [1, 2, 3])
+def test_slices_rendered_side_by_side_come_out_in_order(monkeypatch: pytest.MonkeyPatch, at_once: int) -> None:
+    monkeypatch.setattr(chunking, "RENDER_AT_ONCE", at_once)
+
+    def slow_first(batch: pa.RecordBatch) -> bytes:
+        # Later slices finish first: the order must come from the input, not from completion.
+        first = batch.column(0)[0].as_py()
+        time.sleep(0.02 if first % 7 == 0 else 0)
+        return render(batch)
+
+    batches = [wide(200, i * 200) for i in range(5)]
+    chunks = stream_rows(iter(batches), slow_first, head=b"[", separator=b";", tail=b"]", empty=b"", slice_bytes=8 * 20)
+    assert b"".join(chunks) == b"[" + b";".join(b"%d" % n for n in range(1000)) + b"]"
+
+
+def test_a_failing_slice_fails_at_its_place_and_closing_stops_the_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chunking, "RENDER_AT_ONCE", 2)
+    monkeypatch.setattr(chunking, "MIN_CHUNK", 1)
+
+    def failing(batch: pa.RecordBatch) -> bytes:
+        if batch.column(0)[0].as_py() >= 500:
+            raise SourceFailed
+        return render(batch)
+
+    chunks = stream_rows(iter([wide(1000)]), failing, head=b"", separator=b";", tail=b"]", empty=b"", slice_bytes=800)
+    # Every row before the failing slice, and no tail.
+    assert collect_until_error(chunks) == b";".join(b"%d" % n for n in range(500))
+    before = {thread.name for thread in threading.enumerate()}
+    rest = cast(
+        Generator[bytes, None, None],
+        stream_rows(iter([wide(1000)] * 3), render, head=b"", separator=b"", tail=b"", empty=b"", slice_bytes=80),
+    )
+    next(rest)
+    rest.close()  # a client that went away: the pool is shut down, no render thread is left
+    assert {thread.name for thread in threading.enumerate() if thread.name.startswith("render")} <= before
 
 
 def test_empty_and_zero_row_batches() -> None:
