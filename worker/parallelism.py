@@ -13,6 +13,7 @@ default of 1,024 MB gets the frugal profile. ``SCAN_ROW_GROUPS_AT_ONCE`` (1-8) o
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 
@@ -48,6 +49,14 @@ def row_groups_at_once(environ: Mapping[str, str], cpus: int) -> int:
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity, not the machine's count)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@functools.cache
+def process_at_once() -> int:
+    """This process's profile, decided once: :func:`row_groups_at_once` of its environment and CPUs. The scan
+    decodes that many row groups at once and the text encoders render that many slices of a batch at once.
+    """
+    return row_groups_at_once(os.environ, available_cpus())
 
 
 def use_memory_pool(at_once: int) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -22,7 +21,7 @@ import pyarrow.parquet as pq
 
 from edge.contract import DownloadRequest
 from worker.errors import CorruptSource, WorkerError
-from worker.parallelism import available_cpus, row_groups_at_once, use_memory_pool
+from worker.parallelism import process_at_once, use_memory_pool
 from worker.plan import ScanPlan, ScanStats, plan_scan
 from worker.prefetch import prefetched_in_order
 from worker.pruning import row_group_all_match
@@ -63,7 +62,7 @@ _PARQUET_ERRORS = (pa.ArrowException, OSError)
 # selective filter's small batches let the next row group be scanned in full meanwhile; a full export's big ones
 # wait. Measured on 1M-row groups, two at once: 10% filter 2.6 s with 16 MiB ahead, 1.7 s with 64 MiB, at +20 MB
 # (full export +100 MB); one at a time, the second batch ahead is only there to overlap decoding and encoding.
-ROW_GROUPS_AT_ONCE = row_groups_at_once(os.environ, available_cpus())
+ROW_GROUPS_AT_ONCE = process_at_once()
 AHEAD_BYTES = (8 if ROW_GROUPS_AT_ONCE > 1 else 2) * BATCH_BYTES
 use_memory_pool(ROW_GROUPS_AT_ONCE)
 

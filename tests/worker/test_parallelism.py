@@ -55,3 +55,12 @@ def test_the_scan_allocates_from_jemalloc_in_either_profile(at_once: str) -> Non
 
 def test_a_pool_named_in_the_environment_wins() -> None:
     assert _pool_chosen({"SCAN_ROW_GROUPS_AT_ONCE": "2", "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}) == "mimalloc"
+
+
+def test_the_scan_and_the_encoders_share_the_process_profile() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"} | {
+        "SCAN_ROW_GROUPS_AT_ONCE": "3"
+    }
+    code = "import worker.scan as s, worker.encoders.chunking as c; print(s.ROW_GROUPS_AT_ONCE, c.RENDER_AT_ONCE)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["3", "3"]

@@ -8,7 +8,6 @@ the tail if the batch iterator raises: a truncated download does not parse as co
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias, cast
@@ -16,7 +15,7 @@ from typing import Any, TypeAlias, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from worker.parallelism import available_cpus, row_groups_at_once
+from worker.parallelism import process_at_once
 
 MIN_CHUNK = 64 * 1024
 MAX_CHUNK = 1024 * 1024
@@ -30,7 +29,7 @@ SLICE_INPUT_BYTES = 1024 * 1024
 # The next batch is pulled only when this one's slices are out, so a sparse scan's bytes are never held back.
 # Measured two at once, in-process: sorted full CSV 3.1-3.5 s -> 2.7-2.8 s, NDJSON 4.4-4.8 s -> 3.5-4.1 s,
 # unsorted full JSON 5.4-6.1 s -> 5.2-5.3 s, for +10-30 MB of peak RSS.
-RENDER_AT_ONCE = row_groups_at_once(os.environ, available_cpus())
+RENDER_AT_ONCE = process_at_once()
 
 TEXT = pa.large_string()
 Column: TypeAlias = "pa.Array[Any]"
