@@ -22,6 +22,15 @@ PREFLIGHT_MAX_AGE = 86400
 _LOOPBACK = ("127.", "localhost")
 
 
+def is_loopback(host: str) -> bool:
+    """True for a host (without port) of the local stack: reached over plain http, and never signed.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("abc.lambda-url.eu-west-2.on.aws")
+    (True, False)
+    """
+    return host.startswith(_LOOPBACK)
+
+
 def default_custom_origin() -> dict[str, Any]:
     """A fresh custom origin that replaces an S3 one (fields and ranges as "Lambda@Edge event structure" lists).
 
@@ -120,7 +129,7 @@ def point_at_custom_origin(request: CfRequest, domain: str) -> None:
     origin = request.get("origin") or {}
     custom = dict(origin.get("custom") or default_custom_origin())
     custom["domainName"] = host
-    loopback = host.startswith(_LOOPBACK)
+    loopback = is_loopback(host)
     custom["protocol"] = "http" if loopback else "https"
     custom["port"] = int(port) if port else (80 if loopback else 443)
     request["origin"] = {"custom": custom}

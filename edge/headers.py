@@ -60,7 +60,8 @@ OWN_PREFIX: Final = "x-download-"
 # (edge.signing); none is disallowed or read-only (only X-Amz-Cf-* and X-Amzn-* are). A viewer's are dropped: no
 # policy forwards them, and with the worker OAC's SigningBehavior no-override a viewer Authorization must never be
 # what stops CloudFront from signing.
-SIGNATURE_HEADERS: Final = frozenset({"authorization", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"})
+SIGNATURE_HEADER_NAMES: Final = ("Authorization", "X-Amz-Content-SHA256", "X-Amz-Date", "X-Amz-Security-Token")
+SIGNATURE_HEADERS: Final = frozenset(name.lower() for name in SIGNATURE_HEADER_NAMES)
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _VALUE = re.compile(r"[\t\x20-\x7e]*")

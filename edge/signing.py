@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
+from edge.cloudfront import is_loopback
 from edge.config import ACCESS_KEY_ENV, SECRET_KEY_ENV, SESSION_TOKEN_ENV
 from edge.errors import Problem
-from edge.headers import ORIGIN_REQUEST, set_header
+from edge.headers import ORIGIN_REQUEST, SIGNATURE_HEADER_NAMES, set_header
 
 if TYPE_CHECKING:
     from botocore.auth import SigV4Auth
@@ -29,10 +30,6 @@ SERVICE = "lambda"
 # SHA-256 of the empty body: the edge forwards GET and HEAD without a body (IncludeBody is off). Lambda refuses
 # unsigned payloads ("UNSIGNED-PAYLOAD"), so the header carries the real hash, and it is signed.
 EMPTY_BODY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-# What the edge adds, in canonical case. Only these and Host are signed: CloudFront adds or rewrites other headers
-# after the function returns (Via, X-Forwarded-For, X-Amz-Cf-Id, User-Agent), which would break the signature.
-SIGNATURE_HEADERS = ("Authorization", "X-Amz-Content-SHA256", "X-Amz-Date", "X-Amz-Security-Token")
-_LOOPBACK = ("127.", "localhost")
 _UNRESERVED = "-_.~"  # with letters and digits, which quote() never encodes
 _FUNCTION_URL = re.compile(r"[a-z0-9]+\.lambda-url\.(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})\.on\.aws")
 
@@ -64,7 +61,7 @@ def needs_signing(origin_domain: str | None, domain: str) -> bool:
     True
     """
     host = domain.partition(":")[0].lower()
-    if host.startswith(_LOOPBACK):
+    if is_loopback(host):
         return False
     return host != (origin_domain or "").lower()
 
@@ -124,7 +121,9 @@ def sign_origin_request(request: dict[str, Any], domain: str, region: str, crede
         headers={"Host": domain, "X-Amz-Content-SHA256": EMPTY_BODY_SHA256},
     )
     signer(credentials, SERVICE, region).add_auth(signed)
-    for name in SIGNATURE_HEADERS:
+    # What the edge adds, in canonical case. Only these and Host are signed: CloudFront adds or rewrites other
+    # headers after the function returns (Via, X-Forwarded-For, X-Amz-Cf-Id, User-Agent), which would break it.
+    for name in SIGNATURE_HEADER_NAMES:
         value = signed.headers.get(name)
         if value is None:
             headers.pop(name.lower(), None)
