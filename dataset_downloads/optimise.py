@@ -204,12 +204,13 @@ def _verify(source: pa.Table, path: Path, keys: tuple[str, ...], group: int) -> 
     sizes = [
         n for n in (meta.row_group(i).num_rows for i in range(meta.num_row_groups)) if n
     ]  # an empty file: one empty group
-    expected = row_group_sizes(written.read(columns=[keys[0]]).column(0), group) if keys else None
+    keyed = written.read(columns=list(keys)) if keys else None  # read once: for the cuts and for the order
+    expected = row_group_sizes(keyed.column(0), group) if keyed is not None else None
     if any(size > group for size in sizes) or (expected is not None and sizes != expected):
         raise VerificationFailed(f"row groups are not cut as planned (at most {group} rows): {sizes[:10]}")
     batches: Iterable[pa.RecordBatch] = written.iter_batches(VERIFY_BATCH_ROWS)
-    if keys:
-        violation = sorted_violation(written.iter_batches(VERIFY_BATCH_ROWS, columns=list(keys)), keys)
+    if keyed is not None:
+        violation = sorted_violation(keyed.to_batches(VERIFY_BATCH_ROWS), keys)
         if violation is not None:
             raise VerificationFailed(f"rows are not sorted by {', '.join(keys)} at row {violation}")
     theirs = row_digests(batches)

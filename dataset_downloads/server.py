@@ -64,8 +64,6 @@ class Handler(BaseHTTPRequestHandler):
         """Answer GET."""
         self._serve()
 
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
-
     def __getattr__(self, name: str) -> Callable[[], None]:
         """Every other method (TRACE, PROPFIND, ...) goes to the edge too, which answers 405 problem+json with
         ``Allow``, as CloudFront would; http.server alone would send an HTML 501."""
