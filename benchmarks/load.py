@@ -24,16 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _meter import peak_rss_mb  # noqa: E402
+
 from dataset_downloads.sample import SAMPLES, scaled, write_samples  # noqa: E402
 from edge.contract import parse_request  # noqa: E402
-from tests.reliability.checks import count_rows  # noqa: E402  # the completeness check the test suite uses
+from tests.reliability.checks import count_rows, expected_rows  # noqa: E402  # the test suite's completeness checks
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,6 @@ class Results:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def expected_rows(folder: Path, path: str, query: str) -> int:
-    """Rows the request should return, computed on the whole table with pyarrow."""
-    request = parse_request("GET", path, query)
-    table = pq.read_table(folder / f"{request.dataset}.parquet")
-    for column, values in request.filters:
-        target = table.schema.field(column).type
-        table = table.filter(pc.is_in(table.column(column), value_set=pa.array(values, pa.string()).cast(target)))
-    return table.num_rows if request.limit is None else min(table.num_rows, request.limit)
-
-
 def plan(folder: Path, rng: random.Random, count: int) -> list[Planned]:
     """A mix of ``count`` distinct requests over the samples (the clients repeat them: hits after the first)."""
     planned = []
@@ -89,7 +80,7 @@ def plan(folder: Path, rng: random.Random, count: int) -> list[Planned]:
         path = f"/{dataset}.{fmt}"
         encoding = "identity" if fmt == "parquet" else rng.choice(("gzip", "identity"))
         target = path + ("?" + query if query else "")
-        planned.append(Planned(target, fmt, encoding, expected_rows(folder, path, query)))
+        planned.append(Planned(target, fmt, encoding, expected_rows(folder, parse_request("GET", path, query))))
     return planned
 
 
@@ -159,14 +150,6 @@ def start_server(data: Path, traces: Path) -> tuple[subprocess.Popen[str], int]:
     raise RuntimeError("the server did not start")
 
 
-def peak_memory_mb(pid: int) -> float:
-    """VmHWM (peak resident set) of a process, in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100) in milliseconds."""
     ordered = sorted(values)
@@ -193,7 +176,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             for thread in threads:
                 thread.join()
             elapsed = time.perf_counter() - started
-            peak = peak_memory_mb(process.pid)
+            peak = peak_rss_mb(process.pid)
         finally:
             process.terminate()
             process.wait(timeout=30)
