@@ -102,11 +102,12 @@ def _row_bounds(parquet: pq.ParquetFile, plan: ScanPlan, request: DownloadReques
 
 def count_matching(parquet: pq.ParquetFile, plan: ScanPlan, limit: int | None = None) -> int:
     """Rows of the kept row groups matching every filter, reading only the filter columns (the scan's own mask,
-    :func:`worker.scan.row_group_mask`, so the count follows the scan's rule). Stops once ``limit`` is reached.
+    :func:`worker.scan.row_group_mask`, so the count follows the scan's rule), and keeps the masks in
+    ``plan.masks`` for the scan. Stops once ``limit`` is reached.
     """
     total = 0
     for index in plan.row_groups:
-        mask = row_group_mask(parquet, plan, index)
+        mask = plan.masks[index] = row_group_mask(parquet, plan, index)
         total += parquet.metadata.row_group(index).num_rows if mask is None else mask.true_count
         if limit is not None and total >= limit:
             return limit

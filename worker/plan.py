@@ -51,6 +51,9 @@ class ScanPlan:
     row_groups_total: int
     row_groups: list[int]
     stats: ScanStats = field(default_factory=ScanStats)
+    # Row-group masks already computed by the size estimate's count pass (worker/estimate.py): the scan takes
+    # each one instead of reading the filter columns again (None: every row matches).
+    masks: dict[int, pa.BooleanArray | None] = field(default_factory=dict)
 
 
 def plan_scan(parquet_file: pq.ParquetFile, request: DownloadRequest) -> ScanPlan:

@@ -165,7 +165,10 @@ def _row_group_batches(
 def row_group_mask(parquet_file: pq.ParquetFile, plan: ScanPlan, index: int) -> pa.BooleanArray | None:
     """Which rows of row group ``index`` match, from its filter columns alone; None when every row does (no
     filter, or statistics that prove it). Late materialisation: the output columns are read only after this.
+    A mask the count pass left in ``plan.masks`` is taken instead of being read again.
     """
+    if index in plan.masks:
+        return plan.masks.pop(index)
     if not plan.filters or row_group_all_match(parquet_file.metadata.row_group(index), plan.filters):
         return None
     columns = list(dict.fromkeys(column for column, _ in plan.filters))

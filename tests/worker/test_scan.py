@@ -21,6 +21,7 @@ from tests.support.s3 import MotoS3
 from tests.worker.conftest import SORTED_ROW_GROUP, SORTED_ROWS
 from worker import scan
 from worker.errors import CorruptSource, InvalidFilterValue, SourceChanged, UnknownColumn
+from worker.estimate import count_matching
 from worker.scan import ScanPlan, execute, open_parquet, plan_scan
 from worker.source import LocalSource, ReadableSource, Source, source_from_url
 
@@ -431,6 +432,18 @@ def test_peak_rss_does_not_grow_with_the_row_group(tmp_path: Path, fmt: str, at_
     assert result["rows"] == 600_000
     assert result["peak_kib"] - result["before_kib"] < BIG_GROUP_GROWTH_MIB[at_once] * 1024, result
     assert result["peak_kib"] < PROCESS_BUDGET_MIB[at_once] * 1024, result
+
+
+def test_the_scan_takes_the_count_passes_masks_instead_of_reading_again(data_folder: Path) -> None:
+    # quality is in every row group (statistics decide nothing): each row group's filter column must be read.
+    query = "quality=some"
+    parquet, plan, reader = open_scan(LocalSource(data_folder), query)
+    counted = count_matching(parquet, plan)
+    rows = sum(batch.num_rows for batch in execute(parquet, plan, request(query)))
+    alone_parquet, alone_plan, alone = open_scan(LocalSource(data_folder), query)
+    assert rows == counted == sum(batch.num_rows for batch in execute(alone_parquet, alone_plan, request(query))) > 0
+    assert reader.bytes_read == alone.bytes_read  # the count's reads are the ones the scan no longer makes
+    assert plan.masks == {}  # each mask taken once
 
 
 def test_local_selective_filter_reads_one_row_group_of_bytes(data_folder: Path, sorted_bytes: bytes) -> None:
