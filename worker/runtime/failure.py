@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import traceback
 from typing import ClassVar, TextIO
@@ -20,9 +19,9 @@ from worker.config import TRACE_HEADER_ENV
 from worker.errors import WorkerError
 from worker.response import Response
 from worker.runtime.client import ErrorReport
+from worker.tracing import parse_trace_header
 
 _GENERIC_DETAIL = "The worker failed to produce the response."
-_TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
 
 
 class DeadlineApproaching(WorkerError):
@@ -53,23 +52,10 @@ def problem_response(error: Exception) -> Response:
         "content-length": str(len(body)),
         "access-control-allow-origin": "*",
     }
-    trace_id = invocation_trace_id(os.environ.get(TRACE_HEADER_ENV))
+    trace_id = parse_trace_header(os.environ.get(TRACE_HEADER_ENV)).root  # None unless a well-formed Root
     if trace_id:
         headers["x-download-trace-id"] = trace_id
     return Response(status, headers, [body])
-
-
-def invocation_trace_id(header: str | None) -> str | None:
-    """The X-Ray trace id (``Root``) of this invocation's ``_X_AMZN_TRACE_ID``, when it is a well-formed one.
-
-    >>> invocation_trace_id("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
-    '1-5759e988-bd862e3fe1be46a994272793'
-    """
-    for part in (header or "").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == "Root" and _TRACE_ID.fullmatch(value):
-            return value
-    return None
 
 
 def error_report(error: BaseException) -> ErrorReport:
