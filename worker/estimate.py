@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pyarrow.parquet as pq
 
 from edge.contract import DownloadRequest, Format
-from worker.scan import ScanPlan, row_group_mask
+from worker.scan import ScanPlan, projected_chunks, row_group_mask
 
 # Measured: gzip output is 12-17 % of text formats' bytes on the samples; 25 % leaves room for less
 # repetitive data.
@@ -79,17 +79,14 @@ def _row_bounds(parquet: pq.ParquetFile, plan: ScanPlan, request: DownloadReques
     """Rows in the kept row groups, and the output bytes per row (before compression)."""
     metadata = parquet.metadata
     output = set(plan.output_schema.names)
+    compressed = request.format is Format.PARQUET
     rows = 0
     value_bytes = 0
     for index in plan.row_groups:
         row_group = metadata.row_group(index)
         rows += row_group.num_rows
-        for position in range(row_group.num_columns):
-            column = row_group.column(position)
-            # Nested columns have several leaves (``a.list.element``): all count towards their top-level column.
-            if column.path_in_schema.split(".")[0] in output:
-                compressed = request.format is Format.PARQUET
-                value_bytes += column.total_compressed_size if compressed else column.total_uncompressed_size
+        for column in projected_chunks(row_group, output):
+            value_bytes += column.total_compressed_size if compressed else column.total_uncompressed_size
     if not rows:
         return 0, 0.0
     if request.format is Format.PARQUET:

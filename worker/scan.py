@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Generator, Iterator
+from collections.abc import Collection, Generator, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -37,6 +37,7 @@ __all__ = [
     "execute",
     "open_parquet",
     "plan_scan",
+    "projected_chunks",
     "row_group_mask",
 ]
 
@@ -211,18 +212,25 @@ def _read_row_group(parquet_file: pq.ParquetFile, columns: list[str], index: int
         raise CorruptSource("The dataset's file is not a readable Parquet file.") from error
 
 
+def projected_chunks(row_group: pq.RowGroupMetaData, columns: Collection[str]) -> Iterator[pq.ColumnChunkMetaData]:
+    """The row group's column chunks of ``columns`` (top-level names): a nested column has several leaves
+    (``a.list.element``), all of which belong to it.
+    """
+    for i in range(row_group.num_columns):
+        chunk = row_group.column(i)
+        if chunk.path_in_schema.split(".")[0] in columns:
+            yield chunk
+
+
 def _projected_size(row_group: pq.RowGroupMetaData, columns: list[str]) -> tuple[int, int, int]:
     """The compressed and uncompressed bytes of the row group's chunks of ``columns`` (top-level names), and its
     row count. Example: 14 columns of 1M planning rows → about (300 MB, 620 MB, 1_000_000); ``entity`` alone → 4 MB.
     """
-    wanted = set(columns)
     compressed = decoded = 0
-    for i in range(row_group.num_columns):
-        chunk = row_group.column(i)
-        if chunk.path_in_schema.split(".")[0] in wanted:
-            compressed += chunk.total_compressed_size
-            # Dictionary-encoded pages are far smaller than their decoded values: count 8 bytes a value at least.
-            decoded += max(chunk.total_uncompressed_size, 8 * chunk.num_values)
+    for chunk in projected_chunks(row_group, set(columns)):
+        compressed += chunk.total_compressed_size
+        # Dictionary-encoded pages are far smaller than their decoded values: count 8 bytes a value at least.
+        decoded += max(chunk.total_uncompressed_size, 8 * chunk.num_values)
     return compressed, decoded, row_group.num_rows
 
 
