@@ -25,6 +25,11 @@ DISPOSITION = re.compile(r'attachment; filename="[a-z0-9][a-z0-9-]{0,80}\.(csv|j
 CLIENT_ERRORS = frozenset({400, 404, 405, 414})
 
 
+def request_logs(text: str) -> list[dict[str, Any]]:
+    """The worker's request log lines (one JSON object each, starting ``{"time"``) in captured ``text``."""
+    return [json.loads(line) for line in text.splitlines() if line.startswith('{"time"')]
+
+
 def check_headers(headers: Iterable[tuple[str, str]]) -> None:
     """Every header name is a token and every value visible ASCII; Content-Disposition is a safe attachment."""
     for name, value in headers:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from dataset_downloads.sample import SAMPLES, scaled, write_samples
@@ -24,12 +23,6 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("reliability-samples")
     write_samples(folder, scaled(SAMPLES, FACTOR))
     return folder
-
-
-@pytest.fixture(scope="session")
-def row_counts(samples: Path) -> dict[str, int]:
-    """Rows per sample dataset, from the Parquet footers."""
-    return {path.stem: pq.ParquetFile(path).metadata.num_rows for path in samples.glob("*.parquet")}
 
 
 @pytest.fixture(scope="session")

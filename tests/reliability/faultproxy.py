@@ -51,11 +51,10 @@ class Rule:
 
 @dataclass
 class FaultProxy:
-    """The proxy: ``endpoint_url`` for boto3, ``rules`` to edit at any time, ``requests`` seen per method."""
+    """The proxy: ``endpoint_url`` for boto3, ``rules`` to edit at any time."""
 
     upstream: str
     rules: list[Rule] = field(default_factory=list)
-    requests: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -79,9 +78,8 @@ class FaultProxy:
             self.server.server_close()
 
     def fault(self, method: str, path: str) -> Rule | None:
-        """The first rule that faults this request, after counting it."""
+        """The first rule that faults this request (counted on that rule)."""
         with self.lock:
-            self.requests[method] = self.requests.get(method, 0) + 1
             for rule in self.rules:
                 if rule.applies(method, path):
                     rule.injected += 1

@@ -4,7 +4,6 @@ worker's S3 reads within a bound, and the server keeps serving others.
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 
 from dataset_downloads.sample import SAMPLES, scaled, write_samples
 from dataset_downloads.server import start_server
+from tests.reliability.checks import request_logs
 from tests.support.s3 import MotoS3, s3_client
 from worker.app import App
 from worker.config import WorkerSettings
@@ -95,7 +95,7 @@ def test_a_client_that_disconnects_stops_the_s3_reads(
     again.close()
     assert reply.startswith(b"HTTP/1.1 200")
     assert reply.endswith(b"0\r\n\r\n")
-    logged = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith('{"time"')]
+    logged = request_logs(capfd.readouterr().err)
     assert logged[0]["error_code"] == "stream-aborted"
     assert logged[0]["rows"] < 60_000
     assert logged[-1]["status"] == 200

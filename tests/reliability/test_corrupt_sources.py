@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.reliability.checks import check_headers, count_rows
+from tests.reliability.checks import check_headers, count_rows, request_logs
 from tests.reliability.test_worker_input import function_url_event
 from worker.app import App
 from worker.config import WorkerSettings
@@ -61,7 +61,7 @@ def answer(folder: Path, path: str, query: str = "") -> tuple[int, dict[str, str
 
 
 def logged(capfd: pytest.CaptureFixture[str]) -> dict[str, object]:
-    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith('{"time"')]
+    lines = request_logs(capfd.readouterr().err)
     last: dict[str, object] = lines[-1]
     return last
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.reliability.checks import request_logs
 from tests.reliability.test_worker_input import function_url_event
 from tests.worker.runtime.conftest import StartRuntime, fake_api, start_runtime  # noqa: F401  # the fixtures
 from tests.worker.runtime.fake_api import FakeRuntimeApi
@@ -41,5 +42,5 @@ def test_a_download_past_the_deadline_ends_with_error_trailers(
     failures = [json.loads(line) for line in stderr.splitlines() if '"after-first-byte"' in line]
     assert failures
     assert failures[0]["errorType"] == "DeadlineApproaching"
-    requests = [json.loads(line) for line in stderr.splitlines() if line.startswith('{"time"')]
+    requests = request_logs(stderr)
     assert requests[0]["error_code"] in ("stream-aborted", "deadline-exceeded")

@@ -11,7 +11,7 @@ from pathlib import Path
 import botocore.retries.standard
 import pytest
 
-from tests.reliability.checks import check_problem, count_rows
+from tests.reliability.checks import check_problem, count_rows, request_logs
 from tests.reliability.faultproxy import FaultProxy, Rule
 from tests.reliability.test_worker_input import function_url_event
 from tests.support.s3 import MotoS3, s3_client
@@ -64,7 +64,7 @@ def get(app: App, path: str, query: str = "") -> Response:
 
 
 def logged(capfd: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
-    return [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith('{"time"')]
+    return request_logs(capfd.readouterr().err)
 
 
 @pytest.mark.parametrize(
