@@ -111,9 +111,7 @@ class S3Reader(RangeReader):
         self._obj = obj
 
     def read_range(self, start: int, end: int) -> bytes:
-        return self._get(start, end)
-
-    def _get(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)``: a body cut off mid-way is fetched again, up to ``BODY_ATTEMPTS`` in all."""
         for _ in range(BODY_ATTEMPTS - 1):
             try:
                 return self._get_once(start, end)
