@@ -93,14 +93,15 @@ def text_bytes(array: Column) -> bytes:
 
 
 def present_bytes(array: Column, among: bytes) -> set[int]:
-    """Which of the bytes ``among`` occur anywhere in a string array's values: one fast pass over its data
-    buffer, so columns without special characters skip their escaping kernels altogether.
+    """Which of the bytes ``among`` occur anywhere in a string array's values, so columns without special
+    characters skip their escaping kernels altogether. One ``find`` (memchr) per byte over the values: 4x faster
+    than deleting every other byte with ``translate`` for CSV's four, as fast for JSON's 34 (docs/performance.md).
 
     >>> sorted(present_bytes(pa.array(['a"b', "c"]), b'",'))
     [34]
     """
-    others = bytes(sorted(set(range(256)) - set(among)))
-    return set(text_bytes(array).translate(None, others))
+    data = text_bytes(array)
+    return {byte for byte in among if data.find(byte) != -1}
 
 
 def stream_rows(
