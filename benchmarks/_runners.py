@@ -46,10 +46,11 @@ class Absent(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         """Never reached: :meth:`create_module` raises."""
 
 
-# pandas is in this venv for the pandas baseline and the tests, but in no deployment of the worker (its
-# dependencies: pyproject.toml [worker]; the Lambda zip: infra/package.py). pyarrow imports it whenever it is
-# importable (pa.table / pa.array look for DataFrames): +58 MB of RSS the worker never has.
-NOT_DEPLOYED = frozenset({"pandas"})
+# pandas and numpy are in this venv for the baselines and the tests, but in no deployment of the worker (its
+# dependencies: pyproject.toml [worker]; the Lambda zip: infra/package.py). pyarrow imports them whenever they
+# are importable (pa.table / pa.array look for DataFrames): pandas is +58 MB of RSS the worker never has, and
+# numpy's OpenBLAS starts a thread per core whose spinning cost the frugal scan ~8% of its time.
+NOT_DEPLOYED = frozenset({"pandas", "numpy"})
 # The Lambda zip also has no polars (250 MB unzipped limit): text is rendered with pyarrow alone.
 NOT_IN_LAMBDA = NOT_DEPLOYED | {"polars"}
 

@@ -1,5 +1,5 @@
 """The engine benchmark's runner on a small file: every worker configuration answers, with the same bytes, and
-imports only what its deployment has (pandas never; polars only where it is deployed)."""
+imports only what its deployment has (pandas and numpy never; polars only where it is deployed)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ def test_the_worker_configurations_write_the_same_bytes(folder: Path, fmt: str) 
     }
     assert len({result["bytes"] for result in results.values()}) == 1, results
     assert results["worker"]["bytes"] > 0
-    assert results["worker-lambda"]["optional_imported"] == []  # the Lambda zip: no pandas, no polars
-    assert results["worker"]["optional_imported"] == ["polars"]  # polars renders; pandas is never imported
+    assert results["worker-lambda"]["optional_imported"] == []  # the Lambda zip: no pandas, numpy or polars
+    assert results["worker"]["optional_imported"] == ["polars"]  # polars renders; pandas, numpy never imported
     assert all(result["ttfb"] <= result["wall"] for result in results.values())
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "geojson", "parquet"])
+def test_the_lambda_zip_configuration_needs_nothing_it_does_not_ship(folder: Path, fmt: str) -> None:
+    # The zip has no numpy, pandas or polars (infra/package.py): every format must work and match the worker's.
+    results = {engine: run(folder, engine, fmt, []) for engine in ("worker", "worker-lambda")}
+    assert results["worker-lambda"]["optional_imported"] == []
+    assert results["worker-lambda"]["bytes"] == results["worker"]["bytes"] > 0, results
