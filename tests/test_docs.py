@@ -225,7 +225,7 @@ def test_the_worker_variables_are_found() -> None:
     found = worker_env_variables()
     for name in ("DATASET_SOURCE", "RESULTS_WAIT_SECONDS", "RUNTIME_DEADLINE_MARGIN_MS", "AWS_XRAY_DAEMON_ADDRESS"):
         assert name in found
-    assert "ARROW_DEFAULT_MEMORY_POOL" in found  # a literal read in worker/scan.py
+    assert "ARROW_DEFAULT_MEMORY_POOL" in found  # a literal read in worker/__init__.py
 
 
 @pytest.mark.parametrize("name", worker_env_variables(), ids=str)

@@ -1,10 +1,9 @@
 """How much the scan does at once, chosen once per process from the CPUs it has: speed or a small footprint.
 
-With two CPUs' worth of time, two row groups are decoded at once (each on its own thread) and Arrow's jemalloc
-keeps its default decay, so freed pages are reused instead of returned and faulted in again: on the benchmark
-file a 1% filter of an unsorted file takes 1.5 s instead of 3.7-4.1 s, at a peak RSS of 350-450 MB instead of
-290-330 MB (docs/performance.md). With less, one row group is decoded at a time and freed memory goes back to the
-system at once (decay 0): nothing to gain from a second thread, and the memory is what the function is sized by.
+With two CPUs' worth of time, two row groups are decoded at once (each on its own thread) and the text encoders
+render two slices of a batch at once: on the benchmark file a 1% filter of an unsorted file takes 1.5 s instead of
+2.4-2.6 s, at a peak RSS of 300-360 MB instead of about 200 MB (docs/performance.md). With less, one row group is
+decoded at a time: nothing to gain from a second thread, and the memory is what the function is sized by.
 
 Lambda reports two CPUs at every memory size but gives a function CPU time in proportion to its memory: one vCPU
 at 1,769 MB (docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), so two at 3,538 MB. The template's
@@ -16,8 +15,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-
-import pyarrow as pa
 
 ROW_GROUPS_AT_ONCE = "SCAN_ROW_GROUPS_AT_ONCE"
 LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
@@ -57,19 +54,3 @@ def process_at_once() -> int:
     decodes that many row groups at once and the text encoders render that many slices of a batch at once.
     """
     return row_groups_at_once(os.environ, available_cpus())
-
-
-def use_memory_pool(at_once: int) -> None:
-    """Allocate Arrow memory from jemalloc; when frugal (one row group at a time), return freed pages at once
-    (decay 0: on 600k-row groups, peak RSS 254 MB against 329 MB with mimalloc, but page faults cost up to 35 % of
-    a scan's time). ``ARROW_DEFAULT_MEMORY_POOL`` set in the environment wins; a pyarrow without jemalloc keeps
-    its default.
-    """
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-        if at_once == 1:
-            pa.jemalloc_set_decay_ms(0)
-    except NotImplementedError:  # pragma: no cover - depends on the pyarrow build
-        return

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from edge.contract import DownloadRequest
 from worker.errors import CorruptSource, WorkerError
-from worker.parallelism import process_at_once, use_memory_pool
+from worker.parallelism import process_at_once
 from worker.plan import ScanPlan, ScanStats, plan_scan
 from worker.prefetch import prefetched_in_order
 from worker.pruning import row_group_all_match
@@ -65,7 +65,6 @@ _PARQUET_ERRORS = (pa.ArrowException, OSError)
 # (full export +100 MB); one at a time, the second batch ahead is only there to overlap decoding and encoding.
 ROW_GROUPS_AT_ONCE = process_at_once()
 AHEAD_BYTES = (8 if ROW_GROUPS_AT_ONCE > 1 else 2) * BATCH_BYTES
-use_memory_pool(ROW_GROUPS_AT_ONCE)
 
 
 class ParquetSource(pq.ParquetFile):
