@@ -1,8 +1,8 @@
 """How much the scan does at once, chosen once per process from the CPUs it has: speed or a small footprint.
 
 With two CPUs' worth of time, two row groups are decoded at once (each on its own thread) and the text encoders
-render two slices of a batch at once: on the benchmark file a 1% filter of an unsorted file takes 1.5 s instead of
-2.4-2.6 s, at a peak RSS of 300-360 MB instead of about 200 MB (docs/performance.md). With less, one row group is
+render two slices of a batch at once: on the benchmark file a 1% filter of an unsorted file takes 1.5-1.8 s instead
+of 2.9 s, at a peak RSS of 300-360 MB instead of about 200 MB (docs/performance.md). With less, one row group is
 decoded at a time: nothing to gain from a second thread, and the memory is what the function is sized by.
 
 Lambda reports two CPUs at every memory size but gives a function CPU time in proportion to its memory: one vCPU

@@ -10,7 +10,9 @@ import pytest
 
 from tests.worker.runtime.conftest import StartRuntime
 from tests.worker.runtime.fake_api import FakeRuntimeApi, Record
-from tests.worker.runtime.handlers import CSV, SECRET
+from tests.worker.runtime.handlers import CSV, SECRET, dispatch
+from worker.runtime import loop
+from worker.runtime.client import RuntimeClient
 
 DELIMITER = b"\x00" * 8
 STREAMING_HEADERS = {
@@ -174,3 +176,20 @@ def test_a_payload_that_is_not_json_is_an_invocation_error(
     assert error.headers["lambda-runtime-function-error-type"] == "JSONDecodeError"
     assert json.loads(error.body)["errorType"] == "JSONDecodeError"
     assert split(after)[1] == b"a,b\n1,2\n"
+
+
+def test_the_runtime_releases_memory_after_every_invocation(
+    fake_api: FakeRuntimeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released: list[int] = []
+
+    def release() -> bool:
+        released.append(len(fake_api.records))  # how many responses were complete at that moment
+        return True
+
+    monkeypatch.setattr(loop, "release_freed_memory", release)
+    for _ in range(2):
+        fake_api.add_event({"case": "ok"})
+    loop.run(RuntimeClient(fake_api.address), dispatch, margin_ms=0, invocations=2)
+    assert released == [1, 2]  # after each response was sent, not before
+    assert [record.kind for record in fake_api.wait_for(2)] == ["response", "response"]
