@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from worker.memory import release_freed_memory
+from worker.memory import keep_bytes, release_freed_memory
 from worker.response import Response, close_iterator
 from worker.runtime.client import ResponseStream, RuntimeApiError, RuntimeClient, encode_prelude
 from worker.runtime.context import InvocationContext
@@ -29,13 +29,14 @@ DEFAULT_DEADLINE_MARGIN_MS = 1500
 def run(client: RuntimeClient, handler: Handler, margin_ms: int, invocations: int | None = None) -> None:
     """Serve invocations (forever by default). Only a Runtime API failure escapes: the process should exit.
 
-    After each, what the download freed goes back to the system (worker/memory.py), so a warm environment starts
-    every download from the same low base instead of from its last high-water mark.
+    After each, what the download freed goes back to the system if the process holds more than half the
+    function's memory (worker/memory.py), so a warm environment never drifts towards its limit.
     """
+    keep = keep_bytes(os.environ)
     served = 0
     while invocations is None or served < invocations:
         serve_one(client, handler, margin_ms)
-        release_freed_memory()
+        release_freed_memory(keep)
         served += 1
 
 

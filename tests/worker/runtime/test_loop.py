@@ -181,15 +181,17 @@ def test_a_payload_that_is_not_json_is_an_invocation_error(
 def test_the_runtime_releases_memory_after_every_invocation(
     fake_api: FakeRuntimeApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    released: list[int] = []
+    released: list[tuple[int, int]] = []
 
-    def release() -> bool:
-        released.append(len(fake_api.records))  # how many responses were complete at that moment
+    def release(keep: int) -> bool:
+        released.append((len(fake_api.records), keep))  # how many responses were complete at that moment
         return True
 
     monkeypatch.setattr(loop, "release_freed_memory", release)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
     for _ in range(2):
         fake_api.add_event({"case": "ok"})
     loop.run(RuntimeClient(fake_api.address), dispatch, margin_ms=0, invocations=2)
-    assert released == [1, 2]  # after each response was sent, not before
+    # After each response was sent, not before; keeping up to half of the function's 512 MB.
+    assert released == [(1, 256 * 1024 * 1024), (2, 256 * 1024 * 1024)]
     assert [record.kind for record in fake_api.wait_for(2)] == ["response", "response"]
