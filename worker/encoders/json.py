@@ -60,9 +60,24 @@ def object_members(names: Sequence[str], columns: Sequence[Column]) -> list[Colu
     """
     parts: list[Column | str] = ["{"]
     for index, (name, column) in enumerate(zip(names, columns, strict=True)):
-        parts.append(("," if index else "") + json.dumps(name, ensure_ascii=False) + ":")
-        parts.append(fill(json_values(column), "null"))
+        key = ("," if index else "") + json.dumps(name, ensure_ascii=False) + ":"
+        bare = _unquoted_strings(column)
+        if bare is None:
+            parts += [key, fill(json_values(column), "null")]
+        else:  # the quotes join the constants around the values (concat merges them): one copy of the text fewer
+            parts += [key + '"', bare, '"']
     return parts
+
+
+def _unquoted_strings(array: Column) -> Column | None:
+    """A string column's JSON text without its quotes, when none of its values needs more than the quotes around
+    it: no nulls (``null`` is bare) and no control character outside ``_SIMPLE_ESCAPES``; else None.
+    """
+    array = cells.decode(array)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)) or array.null_count:
+        return None
+    escaped, rare = _escaped(pc.cast(array, TEXT))
+    return None if rare else escaped
 
 
 def json_values(array: Column) -> Column:  # noqa: PLR0911  # one branch per type family
@@ -95,14 +110,21 @@ def json_strings(text: Column) -> Column:
     >>> json_strings(pa.array(['a"b\\n', None], TEXT)).to_pylist()
     ['"a\\\\"b\\\\n"', None]
     """
+    escaped, some_rare = _escaped(text)
+    quoted = concat('"', escaped, '"')
+    if not some_rare:
+        return quoted
+    rare = pc.match_substring_regex(text, _OTHER_CONTROL)
+    fixed = [json.dumps(value, ensure_ascii=False) if value is not None else None for value in text.to_pylist()]
+    return choose(rare, pa.array(fixed, TEXT), quoted)
+
+
+def _escaped(text: Column) -> tuple[Column, bool]:
+    """``text`` with the simple escapes applied, and whether some value holds another control character (whose
+    row needs ``json.dumps``)."""
     special = present_bytes(text, _SPECIAL)
     escaped = text
     for raw, escape in _SIMPLE_ESCAPES:
         if ord(raw) in special:
             escaped = pc.replace_substring(escaped, raw, escape)
-    quoted = concat('"', escaped, '"')
-    if not special - _SIMPLE:
-        return quoted
-    rare = pc.match_substring_regex(text, _OTHER_CONTROL)
-    fixed = [json.dumps(value, ensure_ascii=False) if value is not None else None for value in text.to_pylist()]
-    return choose(rare, pa.array(fixed, TEXT), quoted)
+    return escaped, bool(special - _SIMPLE)

@@ -118,3 +118,14 @@ def test_a_failing_source_never_closes_the_array() -> None:
 def test_a_source_failing_at_once_yields_nothing() -> None:
     schema = schema_of([("a", pa.int64())])
     assert collect_until_error(encode_json(schema, failing([]))) == b""
+
+
+@given(st.lists(st.tuples(st.text(), st.text(), st.one_of(st.none(), st.text())), min_size=1, max_size=10))
+def test_rows_are_what_json_dumps_writes(rows: list[tuple[str, str, str | None]]) -> None:
+    # Columns without nulls have their quotes folded into the constants around them; the nullable one does not.
+    columns = [pa.array([row[i] for row in rows], pa.string()) for i in range(3)]
+    written = object_rows(["a", "b", "c"], columns).to_pylist()
+    expected = [
+        json.dumps(dict(zip("abc", row, strict=True)), ensure_ascii=False, separators=(",", ":")) for row in rows
+    ]
+    assert written == expected
