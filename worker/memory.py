@@ -17,7 +17,8 @@ import functools
 import os
 from collections.abc import Callable, Mapping
 
-LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+from worker.parallelism import LAMBDA_MEMORY
+
 MIB = 1024 * 1024
 
 
@@ -33,7 +34,8 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 def keep_bytes(environ: Mapping[str, str]) -> int:
-    """How much resident memory a warm process may keep between downloads: half the function's memory size.
+    """How much resident memory a warm process may keep between downloads: half the function's memory size;
+    0 (give everything back) where the size is not known.
 
     >>> keep_bytes({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}) // MIB, keep_bytes({})
     (512, 0)
