@@ -43,10 +43,9 @@ class ScanStats:
 
 @dataclass(frozen=True)
 class ScanPlan:
-    """What to read: the output schema, the columns to read, the typed filters and the row groups kept."""
+    """What to read: the output schema, the typed filters and the row groups kept."""
 
     output_schema: pa.Schema
-    columns: list[str]
     filters: list[tuple[str, pa.Array[Any]]]
     row_groups_total: int
     row_groups: list[int]
@@ -61,17 +60,16 @@ def plan_scan(parquet_file: pq.ParquetFile, request: DownloadRequest) -> ScanPla
 
     Raises UnknownColumn (naming the column, listing the dataset's) or InvalidFilterValue before any data is
     read. Example: ``?organisation-entity=7&fields=name`` on a file with four row groups of which one holds
-    organisation 7 → columns ``["name", "organisation-entity"]``, row groups ``[2]`` of 4.
+    organisation 7 → output ``name``, filter ``organisation-entity`` in ``[7]``, row groups ``[2]`` of 4.
     """
     schema = parquet_file.schema_arrow
     _check_columns(schema, request)
     filters = [(column, _convert(schema.field(column), column, values)) for column, values in request.filters]
     output_fields = [schema.field(name) for name in request.fields] if request.fields else list(schema)
     output_schema = pa.schema(output_fields, metadata=_output_metadata(schema.metadata))
-    columns = [*output_schema.names, *(column for column, _ in filters if column not in output_schema.names)]
     metadata = parquet_file.metadata
     kept = [i for i in range(metadata.num_row_groups) if row_group_may_match(metadata.row_group(i), filters)]
-    return ScanPlan(output_schema, columns, filters, metadata.num_row_groups, kept)
+    return ScanPlan(output_schema, filters, metadata.num_row_groups, kept)
 
 
 def _check_columns(schema: pa.Schema, request: DownloadRequest) -> None:
