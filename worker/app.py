@@ -171,16 +171,27 @@ class App:
             cache_control=f"public, max-age={RESULT_MAX_AGE}, immutable",
             content_encoding=job.headers.get("content-encoding"),
         )
+        scanned = False
+
+        def chunks() -> Iterator[bytes]:
+            nonlocal scanned
+            scanned = True
+            return self._chunks(job, opened, trace)
+
         try:
             with trace.subsegment("store"):
-                how = delivery.store_result(job.name, meta, lambda: self._chunks(job, opened, trace))
-        finally:
+                how = delivery.store_result(job.name, meta, chunks)
+        except BaseException:
             opened[0].close()
+            raise
         trace.annotate("delivery", how)
         if how != "stream":
+            opened[0].close()
             return _redirect(delivery, job)
-        fresh = self._open(job.obj, job.request)  # a failed write may have consumed the first scan
-        return Response(200, job.headers, traced_body(trace, started(self._chunks(job, fresh, trace), fresh[0])))
+        if scanned:  # a write that failed consumed (part of) this scan: stream from a fresh one
+            opened[0].close()
+            opened = self._open(job.obj, job.request)
+        return Response(200, job.headers, traced_body(trace, started(self._chunks(job, opened, trace), opened[0])))
 
     def _success_headers(
         self, request: DownloadRequest, spec: FormatSpec, obj: SourceObject, encoding: str

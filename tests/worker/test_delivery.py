@@ -249,6 +249,41 @@ def test_a_broken_store_falls_back_to_streaming(data_folder: Path) -> None:
     assert gzip.decompress(body(response)).count(b"\n") == 2_001
 
 
+class CountingSource(LocalSource):
+    """A local source that counts the readers it opened (each one reads the footer again)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.opens = 0
+
+    def open(self, obj: Any) -> Any:
+        self.opens += 1
+        return super().open(obj)
+
+
+class FailingWrites(LocalResultStore):
+    """A results store that leases, then fails after the first chunk of every write."""
+
+    def write(self, name: str, chunks: Iterable[bytes], meta: ResultMeta) -> int:
+        next(iter(chunks))
+        raise StoreError("disk full")
+
+
+@pytest.mark.parametrize(("broken", "opens"), [("lease", 1), ("write", 2)])
+def test_streaming_after_a_store_failure_opens_the_source_again_only_after_a_write(
+    data_folder: Path, tmp_path: Path, broken: str, opens: int
+) -> None:
+    # A lease that fails never started the scan, so the opened reader streams; a write that fails consumed part of
+    # it, so the stream comes from a fresh reader. Either way the client gets every row.
+    source = CountingSource(data_folder)
+    store = BrokenStore() if broken == "lease" else FailingWrites(tmp_path)
+    settings = WorkerSettings(source=str(data_folder), results_threshold=1)
+    response = App(settings, source=source, tracer=NullTracer(), results=store).handle(event("/sorted.csv", FILTERED))
+    assert response.status == 200
+    assert gzip.decompress(body(response)).count(b"\n") == 2_001
+    assert source.opens == opens
+
+
 def test_a_waiter_streams_when_the_writer_never_finishes(tmp_path: Path) -> None:
     store = LocalResultStore(tmp_path)
     name = "0" * 32 + "-" + "0" * 16 + ".csv"
