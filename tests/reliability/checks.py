@@ -79,3 +79,21 @@ def count_rows(fmt: str, body: bytes, encoding: str | None) -> int:
     if fmt == "geojson":
         return len(json.loads(data)["features"])
     return int(pq.read_table(io.BytesIO(data)).num_rows)
+
+
+def function_url_event(method: str, path: str, query: str, header: str) -> dict[str, Any]:
+    """A Function URL event (payload 2.0) as the Lambda service builds it, with hostile header values."""
+    headers = {
+        "accept-encoding": header if header else "gzip",
+        "if-none-match": header,
+        "x-download-trace": header,
+        "x-download-cache-key": header,
+        "x-amz-cf-id": header,
+    }
+    return {
+        "version": "2.0",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {"http": {"method": method, "path": path}},
+    }

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.reliability.checks import function_url_event
 from tests.reliability.strategies import text
-from tests.reliability.test_worker_input import function_url_event
 from worker.app import App
 from worker.config import WorkerSettings
 from worker.errors import DatasetNotFound

@@ -16,8 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.reliability.checks import check_headers, count_rows, request_logs
-from tests.reliability.test_worker_input import function_url_event
+from tests.reliability.checks import check_headers, count_rows, function_url_event, request_logs
 from worker.app import App
 from worker.config import WorkerSettings
 from worker.errors import CorruptSource

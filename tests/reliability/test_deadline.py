@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.reliability.checks import request_logs
-from tests.reliability.test_worker_input import function_url_event
+from tests.reliability.checks import function_url_event, request_logs
 from tests.worker.runtime.conftest import StartRuntime, fake_api, start_runtime  # noqa: F401  # the fixtures
 from tests.worker.runtime.fake_api import FakeRuntimeApi
 

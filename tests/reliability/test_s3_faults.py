@@ -11,9 +11,8 @@ from pathlib import Path
 import botocore.retries.standard
 import pytest
 
-from tests.reliability.checks import check_problem, count_rows, request_logs
+from tests.reliability.checks import check_problem, count_rows, function_url_event, request_logs
 from tests.reliability.faultproxy import FaultProxy, Rule
-from tests.reliability.test_worker_input import function_url_event
 from tests.support.s3 import MotoS3, s3_client
 from worker.app import App
 from worker.config import WorkerSettings

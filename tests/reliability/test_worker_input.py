@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from edge.contract import parse_request
-from tests.reliability.checks import check_headers, check_problem, count_rows, expected_rows
+from tests.reliability.checks import check_headers, check_problem, count_rows, expected_rows, function_url_event
 from tests.reliability.strategies import header_values, huge_queries, paths, queries, valid_requests
 from worker.app import App
 
@@ -27,24 +26,6 @@ requests = st.one_of(
     valid_requests(),
     valid_requests(),
 )
-
-
-def function_url_event(method: str, path: str, query: str, header: str) -> dict[str, Any]:
-    """A Function URL event (payload 2.0) as the Lambda service builds it, with hostile header values."""
-    headers = {
-        "accept-encoding": header if header else "gzip",
-        "if-none-match": header,
-        "x-download-trace": header,
-        "x-download-cache-key": header,
-        "x-amz-cf-id": header,
-    }
-    return {
-        "version": "2.0",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {"http": {"method": method, "path": path}},
-    }
 
 
 def answer(app: App, method: str, path: str, query: str, header: str) -> tuple[int, dict[str, str], bytes]:
