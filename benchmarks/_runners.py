@@ -80,7 +80,7 @@ def run_worker(spec: Spec, meter: Meter, absent: frozenset[str] = NOT_DEPLOYED) 
 
 
 def run_worker_frugal(spec: Spec, meter: Meter) -> None:
-    """The worker as a Lambda of under 3,538 MB runs it: one row group at a time, memory returned at once."""
+    """The worker as a Lambda of under 3,538 MB runs it: one row group at a time."""
     os.environ["SCAN_ROW_GROUPS_AT_ONCE"] = "1"  # read when worker.scan is first imported (worker/parallelism.py)
     run_worker(spec, meter)
 

@@ -2,7 +2,7 @@
 
 Arrow's C++ code allocates from the pool named by ``ARROW_DEFAULT_MEMORY_POOL``, read once when pyarrow loads,
 so the worker names it here, before any of its modules imports pyarrow: the system allocator, available on every
-platform (the arm64 wheels the Lambda zip installs have no jemalloc). One row group at a time it peaks 60-110 MB
+platform (the arm64 wheels the Lambda zip installs have no jemalloc). One row group at a time it peaks 74-115 MB
 below mimalloc, pyarrow's default and what the arm64 Lambda used before, and runs 7-27 % faster than the jemalloc
 (Python) + mimalloc (C++) mix measured on x86 before (docs/performance.md "One allocator"). A value already in
 the environment wins; a process that loaded pyarrow before this keeps pyarrow's default.

@@ -175,16 +175,16 @@ class App:
 
         def chunks() -> Iterator[bytes]:
             nonlocal scanned
-            scanned = True
-            return self._chunks(job, opened, trace)
+            scanned = True  # on the store's first next(): only then does the scan start reading
+            yield from self._chunks(job, opened, trace)
 
         try:
             with trace.subsegment("store"):
                 how = delivery.store_result(job.name, meta, chunks)
+            trace.annotate("delivery", how)
         except BaseException:
             opened[0].close()
             raise
-        trace.annotate("delivery", how)
         if how != "stream":
             opened[0].close()
             return _redirect(delivery, job)

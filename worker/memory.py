@@ -5,7 +5,7 @@ The system allocator (worker/__init__.py) keeps freed memory in its arenas for r
 serving one download after another held on to it between downloads and crept up: over 21 downloads as the
 Lambda zip runs them, 295 → 332 MB. glibc's ``malloc_trim(0)`` returns the free pages of every arena: with it
 after each download the same 21 held 95-135 MB between downloads and peaked at 271 MB. But the next download
-faults those pages in again (a 1% download of the sorted benchmark file, 0.05 → 0.07 s), so memory is only
+faults those pages in again (a 1% download of the sorted benchmark file, 0.05-0.06 → 0.07-0.08 s), so memory is only
 given back above half the function's size (docs/performance.md "One allocator"). Elsewhere (musl, macOS) there
 is nothing to call and nothing is done.
 """
@@ -26,7 +26,7 @@ MIB = 1024 * 1024
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
         trim = ctypes.CDLL(None).malloc_trim  # the process's own C library: glibc's allocator, if it has one
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows cannot load "no library"
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int

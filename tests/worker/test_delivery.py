@@ -269,15 +269,36 @@ class FailingWrites(LocalResultStore):
         raise StoreError("disk full")
 
 
-@pytest.mark.parametrize(("broken", "opens"), [("lease", 1), ("write", 2)])
+class FailingWritesAtOnce(LocalResultStore):
+    """A results store that leases, then fails every write before taking a chunk (e.g. no temporary file)."""
+
+    def write(self, name: str, chunks: Iterable[bytes], meta: ResultMeta) -> int:
+        raise StoreError("read-only file system")
+
+
+class LeaseHeldElsewhere(LocalResultStore):
+    """A results store whose lease another writer holds and never gives up (nor writes the result)."""
+
+    def acquire(self, name: str, ttl: float) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(("broken", "opens"), [("lease", 1), ("wait", 1), ("write at once", 1), ("write", 2)])
 def test_streaming_after_a_store_failure_opens_the_source_again_only_after_a_write(
     data_folder: Path, tmp_path: Path, broken: str, opens: int
 ) -> None:
-    # A lease that fails never started the scan, so the opened reader streams; a write that fails consumed part of
-    # it, so the stream comes from a fresh reader. Either way the client gets every row.
+    # A lease that fails, a wait for another writer that runs out, or a write that fails before its first chunk never
+    # started the scan, so the opened reader streams; a write that fails midway consumed part of it, so the stream
+    # comes from a fresh reader. Either way the client gets every row.
     source = CountingSource(data_folder)
-    store = BrokenStore() if broken == "lease" else FailingWrites(tmp_path)
-    settings = WorkerSettings(source=str(data_folder), results_threshold=1)
+    stores: dict[str, ResultStore] = {
+        "lease": BrokenStore(),
+        "wait": LeaseHeldElsewhere(tmp_path),
+        "write at once": FailingWritesAtOnce(tmp_path),
+        "write": FailingWrites(tmp_path),
+    }
+    store = stores[broken]
+    settings = WorkerSettings(source=str(data_folder), results_threshold=1, results_wait_seconds=0)
     response = App(settings, source=source, tracer=NullTracer(), results=store).handle(event("/sorted.csv", FILTERED))
     assert response.status == 200
     assert gzip.decompress(body(response)).count(b"\n") == 2_001

@@ -53,13 +53,12 @@ def test_the_worker_allocates_from_the_system_allocator_in_either_profile(at_onc
     assert _pool_chosen({"SCAN_ROW_GROUPS_AT_ONCE": at_once}) == "system"
 
 
-def test_the_lambda_runtime_loads_the_worker_before_pyarrow() -> None:
-    assert _pool_chosen({}, "import worker.runtime.__main__, worker.app") == "system"
-
-
 def test_without_the_worker_pyarrow_keeps_its_own_default() -> None:
     # The same probe tells the pools apart: what the worker changes is real, not the probe's own choice.
-    assert _pool_chosen({}, "import json") != "system"
+    baseline = _pool_chosen({}, "import json")
+    if baseline == "system":
+        pytest.skip("this pyarrow's own default is the system allocator: nothing to tell apart")
+    assert _pool_chosen({}, "import worker") == "system"
 
 
 def test_a_pool_named_in_the_environment_wins() -> None:

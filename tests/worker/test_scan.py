@@ -377,7 +377,7 @@ print(json.dumps({"rows": rows, "before_kib": before, "peak_kib": peak, "bytes_r
 """
 # Budgets on what the scan and the encoder add after the warm-up, and a loose bound on the whole process (its imports
 # alone are 160 MiB, or 235 MiB on a fresh install still compiling .pyc files), per profile (worker/parallelism.py):
-# one row group at a time with memory returned at once (a Lambda under 3,538 MB), or two at once.
+# one row group at a time (a Lambda under 3,538 MB), or two at once.
 FRUGAL, FAST = 1, 2
 PROFILES = [pytest.param(FRUGAL, id="one-at-once"), pytest.param(FAST, id="two-at-once")]
 # 100k-row groups of all 14 columns; measured growth 98 MiB one at a time, 177 MiB two at once (1M and 2M rows).
