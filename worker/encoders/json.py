@@ -61,23 +61,25 @@ def object_members(names: Sequence[str], columns: Sequence[Column]) -> list[Colu
     parts: list[Column | str] = ["{"]
     for index, (name, column) in enumerate(zip(names, columns, strict=True)):
         key = ("," if index else "") + json.dumps(name, ensure_ascii=False) + ":"
-        bare = _unquoted_strings(column)
-        if bare is None:
-            parts += [key, fill(json_values(column), "null")]
-        else:  # the quotes join the constants around the values (concat merges them): one copy of the text fewer
-            parts += [key + '"', bare, '"']
+        values, self_quoted = _member_values(column)
+        # Otherwise the quotes join the constants around the values (concat merges them): one copy fewer.
+        parts += [key, values] if self_quoted else [key + '"', values, '"']
     return parts
 
 
-def _unquoted_strings(array: Column) -> Column | None:
-    """A string column's JSON text without its quotes, when none of its values needs more than the quotes around
-    it: no nulls (``null`` is bare) and no control character outside ``_SIMPLE_ESCAPES``; else None.
+def _member_values(array: Column) -> tuple[Column, bool]:
+    """A column's values as JSON for an object's members (``null`` for nulls), and whether they carry their own
+    quotes: a string column without nulls and without control characters outside ``_SIMPLE_ESCAPES`` leaves them
+    to the constants around it.
     """
     array = cells.decode(array)
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)) or array.null_count:
-        return None
-    escaped, rare = _escaped(pc.cast(array, TEXT))
-    return None if rare else escaped
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return fill(json_values(array), "null"), True
+    text = pc.cast(array, TEXT)
+    escaped, some_rare = _escaped(text)
+    if not some_rare and not array.null_count:
+        return escaped, False
+    return fill(_quoted(text, escaped, some_rare), "null"), True
 
 
 def json_values(array: Column) -> Column:  # noqa: PLR0911  # one branch per type family
@@ -110,7 +112,11 @@ def json_strings(text: Column) -> Column:
     >>> json_strings(pa.array(['a"b\\n', None], TEXT)).to_pylist()
     ['"a\\\\"b\\\\n"', None]
     """
-    escaped, some_rare = _escaped(text)
+    return _quoted(text, *_escaped(text))
+
+
+def _quoted(text: Column, escaped: Column, some_rare: bool) -> Column:
+    """``escaped`` in quotes; rows of ``text`` holding another control character through ``json.dumps``."""
     quoted = concat('"', escaped, '"')
     if not some_rare:
         return quoted
