@@ -94,6 +94,8 @@ def optimise(
         raise OptimiseError(f"row_group_rows must be at least 1, got {row_group_rows}")
     if source.resolve() == dest.resolve():
         raise OptimiseError("SOURCE and DEST are the same file: write the rewrite elsewhere")
+    if not dest.parent.is_dir():  # before reading a source that may take a minute
+        raise OptimiseError(f"DEST's folder {dest.parent} does not exist: create it first")
     table = pq.read_table(source)
     keys = _sort_columns(table.schema, sort_by)
     blooms = tuple(c for c in (bloom_filter_columns if bloom_filter_columns is not None else BLOOM_COLUMNS))

@@ -158,6 +158,13 @@ def test_source_and_dest_must_differ(source: Path) -> None:
         optimise(source, source)
 
 
+def test_a_missing_dest_folder_is_refused_before_reading(source: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "optimised"
+    with pytest.raises(OptimiseError, match=r"optimised does not exist: create it first"):
+        optimise(source, missing / "out.parquet")
+    assert not missing.exists()
+
+
 def test_verification_catches_a_changed_row(source: Path, tmp_path: Path) -> None:
     table = pq.read_table(source)
     dest = tmp_path / "tampered.parquet"
