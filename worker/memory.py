@@ -17,7 +17,7 @@ import functools
 import os
 from collections.abc import Callable, Mapping
 
-from worker.parallelism import LAMBDA_MEMORY
+from worker.parallelism import function_memory_mb
 
 MIB = 1024 * 1024
 
@@ -40,8 +40,8 @@ def keep_bytes(environ: Mapping[str, str]) -> int:
     >>> keep_bytes({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}) // MIB, keep_bytes({})
     (512, 0)
     """
-    size = environ.get(LAMBDA_MEMORY, "").strip()
-    return int(size) * MIB // 2 if size.isdigit() else 0
+    size = function_memory_mb(environ)
+    return size * MIB // 2 if size is not None else 0
 
 
 def resident_bytes() -> int | None:

@@ -37,10 +37,20 @@ def row_groups_at_once(environ: Mapping[str, str], cpus: int) -> int:
         if not override.isdigit() or not 1 <= int(override) <= MAX_AT_ONCE:
             raise ValueError(f"{ROW_GROUPS_AT_ONCE} must be a whole number from 1 to {MAX_AT_ONCE}, not {override!r}")
         return int(override)
-    memory = environ.get(LAMBDA_MEMORY, "").strip()
-    if memory.isdigit():
-        cpus = min(cpus, int(memory) // LAMBDA_MB_PER_VCPU)
+    memory = function_memory_mb(environ)
+    if memory is not None:
+        cpus = min(cpus, memory // LAMBDA_MB_PER_VCPU)
     return 2 if cpus >= 2 else 1
+
+
+def function_memory_mb(environ: Mapping[str, str]) -> int | None:
+    """The Lambda function's memory size in MB, or None outside Lambda (or when the variable is not a number).
+
+    >>> function_memory_mb({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}), function_memory_mb({})
+    (1024, None)
+    """
+    memory = environ.get(LAMBDA_MEMORY, "").strip()
+    return int(memory) if memory.isdigit() else None
 
 
 def available_cpus() -> int:
