@@ -79,17 +79,17 @@ def _row_bounds(parquet: pq.ParquetFile, plan: ScanPlan, request: DownloadReques
     """Rows in the kept row groups, and the output bytes per row (before compression)."""
     metadata = parquet.metadata
     output = set(plan.output_schema.names)
-    compressed = request.format is Format.PARQUET
+    parquet_out = request.format is Format.PARQUET  # sized by compressed bytes, text by decoded ones
     rows = 0
     value_bytes = 0
     for index in plan.row_groups:
         row_group = metadata.row_group(index)
         rows += row_group.num_rows
         for column in projected_chunks(row_group, output):
-            value_bytes += column.total_compressed_size if compressed else column.total_uncompressed_size
+            value_bytes += column.total_compressed_size if parquet_out else column.total_uncompressed_size
     if not rows:
         return 0, 0.0
-    if request.format is Format.PARQUET:
+    if parquet_out:
         return rows, value_bytes / rows * PARQUET_FACTOR
     cost = COSTS[request.format]
     names = sum(len(name.encode()) for name in plan.output_schema.names) if cost.keyed else 0
