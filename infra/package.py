@@ -80,7 +80,7 @@ WORKER = Target(
     packages=("edge", "worker"),
     # No polars: its 170 MB runtime with pyarrow's 139 MB passes Lambda's 250 MB unzipped limit; the worker
     # then renders text with pyarrow alone (same bytes, slower: docs/performance.md).
-    requirements=("pyarrow", "boto3", "aws-xray-sdk", "isal"),
+    requirements=("pyarrow", "boto3", "aws-xray-sdk", "isal", "duckdb", "fsspec"),
     platforms=("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
     python_version="3.12",
     required=("worker/runtime/exec-wrapper", "worker/runtime/__main__.py"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Collection, Generator, Iterator
 from typing import Any
 
@@ -20,13 +21,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from edge.contract import DownloadRequest
+from worker import duckscan
 from worker.errors import CorruptSource, WorkerError
 from worker.parallelism import process_at_once
 from worker.plan import ScanPlan, ScanStats, plan_scan
 from worker.prefetch import prefetched_in_order
 from worker.pruning import row_group_all_match
 from worker.response import close_iterator
-from worker.source import ReadableSource
+from worker.source import RangeReader, ReadableSource
 
 __all__ = [
     "BATCH_ROWS",
@@ -64,6 +66,13 @@ _PARQUET_ERRORS = (pa.ArrowException, OSError)
 # wait. Measured on 1M-row groups, two at once: 10% filter 2.6 s with 16 MiB ahead, 1.7 s with 64 MiB, at +20 MB
 # (full export +100 MB); one at a time, the second batch ahead is only there to overlap decoding and encoding.
 ROW_GROUPS_AT_ONCE = process_at_once()
+# Which decoder reads a filtered scan statistics cannot narrow down (worker/duckscan.py): "auto" (DuckDB where it
+# gives exactly pyarrow's rows), "pyarrow" (never DuckDB: for comparison, or should it misbehave), or "duckdb"
+# (also where statistics pruned row groups: for measurement). Anything else is an init error.
+DECODERS = ("auto", "pyarrow", "duckdb")
+DECODER = os.environ.get("SCAN_DECODER", "").strip() or "auto"
+if DECODER not in DECODERS:
+    raise ValueError(f"SCAN_DECODER must be one of {', '.join(DECODERS)}, not {DECODER!r}")
 AHEAD_BYTES = (8 if ROW_GROUPS_AT_ONCE > 1 else 2) * BATCH_BYTES
 
 
@@ -81,6 +90,8 @@ class ParquetSource(pq.ParquetFile):
         native = readable if isinstance(readable, pa.NativeFile) else pa.PythonFile(readable, mode="r")  # type: ignore[arg-type]
         super().__init__(native, pre_buffer=True)
         self._native = native
+        # What DuckDB reads through when it decodes (worker/duckscan.py): the pinned reader itself.
+        self.range_reader = readable if isinstance(readable, RangeReader) else None
 
     def row_group_reader(self, *, streaming: bool) -> pq.ParquetFile:
         """A fresh reader of the same file for one row group: pre-buffering (one coalesced read of its chunks), or
@@ -113,10 +124,32 @@ def execute(parquet_file: pq.ParquetFile, plan: ScanPlan, request: DownloadReque
     """
     if request.limit is not None:
         return _counted(_limited(parquet_file, plan, request.limit), plan.stats)
+    reader = _duckdb_reader(parquet_file, plan) if isinstance(parquet_file, ParquetSource) else None
+    if reader is not None:
+        return _counted(_duckdb_batches(reader, parquet_file.metadata, plan), plan.stats)
     at_once = ROW_GROUPS_AT_ONCE if isinstance(parquet_file, ParquetSource) else 1  # else one shared reader
     makers = [functools.partial(_row_group_batches, parquet_file, plan, index) for index in plan.row_groups]
     ahead = prefetched_in_order(makers, window=at_once, budget=AHEAD_BYTES, cost=_batch_bytes)
     return _counted(ahead, plan.stats)
+
+
+def _duckdb_reader(parquet_file: ParquetSource, plan: ScanPlan) -> RangeReader | None:
+    """The pinned reader DuckDB reads through when it decodes this scan (worker/duckscan.py), else None; never
+    with ``SCAN_DECODER=pyarrow``."""
+    reader = parquet_file.range_reader
+    if reader is None or DECODER == "pyarrow":
+        return None
+    suits = duckscan.suits(parquet_file.metadata, parquet_file.schema_arrow, plan, pruned=DECODER == "duckdb")
+    return reader if suits else None
+
+
+def _duckdb_batches(reader: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan) -> Iterator[pa.RecordBatch]:
+    """DuckDB's scan on a background thread, at most :data:`AHEAD_BYTES` of batches ahead of the encoder."""
+    plan.masks.clear()  # DuckDB filters by itself
+    row_groups = [metadata.row_group(index) for index in plan.row_groups]
+    plan.stats.count(row_groups_read=len(row_groups), rows_read=sum(group.num_rows for group in row_groups))
+    maker = functools.partial(duckscan.scan, reader, metadata, plan, ROW_GROUPS_AT_ONCE)
+    return prefetched_in_order([maker], window=1, budget=AHEAD_BYTES, cost=_batch_bytes)
 
 
 def _batch_bytes(batch: pa.RecordBatch) -> int:

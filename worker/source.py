@@ -173,6 +173,11 @@ class RangeReader(io.RawIOBase):
         self.bytes_read = 0
         self.requests = 0
 
+    @property
+    def size(self) -> int:
+        """The object's size in bytes."""
+        return self._size
+
     def readable(self) -> bool:
         return True
 
@@ -245,3 +250,15 @@ class LocalReader(RangeReader):
     def close(self) -> None:
         self._handle.close()
         super().close()
+
+
+class BytesReader(RangeReader):
+    """Bytes in memory as a pinned reader (the warm-up's sample file)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(len(data))
+        self._data = data
+
+    def read_range(self, start: int, end: int) -> bytes:
+        self.count(requests=1, bytes_read=end - start)
+        return self._data[start:end]

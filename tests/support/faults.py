@@ -18,14 +18,15 @@ class BreakingSource(LocalSource):
 
     def open(self, obj: SourceObject) -> LocalReader:
         reader = super().open(obj)
-        read = reader.read
+        read_range = reader.read_range
 
-        def breaking_read(size: int = -1, /) -> bytes:
+        def breaking_read(start: int, end: int) -> bytes:
             if reader.bytes_read > self.budget:
                 raise SourceChanged("the dataset was replaced while it was being read")
-            return read(size)
+            return read_range(start, end)
 
-        setattr(reader, "read", breaking_read)  # noqa: B010  # an instance override, for this fault only
+        # Every read goes through read_range: pyarrow's (RangeReader.read) and DuckDB's (worker/duckscan.py).
+        setattr(reader, "read_range", breaking_read)  # noqa: B010  # an instance override, for this fault only
         return reader
 
 
@@ -38,11 +39,11 @@ class SlowSource(LocalSource):
 
     def open(self, obj: SourceObject) -> LocalReader:
         reader = super().open(obj)
-        read = reader.read
+        read_range = reader.read_range
 
-        def slow_read(size: int = -1, /) -> bytes:
+        def slow_read(start: int, end: int) -> bytes:
             time.sleep(self.delay)
-            return read(size)
+            return read_range(start, end)
 
-        setattr(reader, "read", slow_read)  # noqa: B010  # an instance override, for this fault only
+        setattr(reader, "read_range", slow_read)  # noqa: B010  # an instance override, for this fault only
         return reader

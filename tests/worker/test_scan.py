@@ -434,8 +434,12 @@ def test_peak_rss_does_not_grow_with_the_row_group(tmp_path: Path, fmt: str, at_
     assert result["peak_kib"] < PROCESS_BUDGET_MIB[at_once] * 1024, result
 
 
-def test_the_scan_takes_the_count_passes_masks_instead_of_reading_again(data_folder: Path) -> None:
-    # quality is in every row group (statistics decide nothing): each row group's filter column must be read.
+def test_the_scan_takes_the_count_passes_masks_instead_of_reading_again(
+    data_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # quality is in every row group (statistics decide nothing): each row group's filter column must be read. That
+    # is a scan DuckDB decodes, filtering by itself (tests/worker/test_duckscan.py): pyarrow's path is tested here.
+    monkeypatch.setattr(scan, "DECODER", "pyarrow")
     query = "quality=some"
     parquet, plan, reader = open_scan(LocalSource(data_folder), query)
     counted = count_matching(parquet, plan)

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from worker import duckscan
 from worker.warmup import warm_up
 
 
-def test_warm_up_runs_every_format() -> None:
+def test_warm_up_runs_every_format_through_both_decoders(monkeypatch: pytest.MonkeyPatch) -> None:
+    scans: list[Any] = []
+    real = duckscan.scan
+
+    def counted(*args: Any) -> Any:
+        scans.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(duckscan, "scan", counted)
     assert warm_up() > 1000
+    assert len(scans) == 5  # one query of three, in each of the five formats
