@@ -32,6 +32,11 @@ from worker.source import RangeReader
 
 # One buffer per column chunk being read, as the pyarrow path streams (worker/scan.py STREAM_BUFFER_BYTES).
 STREAM_BYTES = 2 * 1024 * 1024
+# DuckDB's batches: a quarter of the pyarrow path's 8 MiB (worker/scan.py). DuckDB builds the next batch while
+# the encoder has this one, and its first batch is only out once it is full: on the benchmark's unsorted file, 1pct
+# filter, one at a time, 8 MiB batches peaked at 294-304 MB (10pct) with the first byte after 0.83 s; 2 MiB at
+# 249-292 MB after 0.27-0.40 s, in about the same total time (docs/performance.md "DuckDB decodes unsorted filters").
+BATCH_BYTES = 2 * 1024 * 1024
 # Small chunks are fetched together when at most this much lies between them (pyarrow's pre-buffer: 8 KiB).
 HOLE_BYTES = 64 * 1024
 PROTOCOL = "dataset"
@@ -148,8 +153,8 @@ def _quoted(name: str) -> str:
 
 
 def _batch_rows(metadata: pq.FileMetaData, plan: ScanPlan) -> int:
-    """Rows per batch: about 8 MiB of decoded output columns, as the pyarrow path's batches."""
-    from worker.scan import BATCH_BYTES, BATCH_ROWS, MIN_BATCH_ROWS, projected_chunks  # noqa: PLC0415  # a cycle
+    """Rows per batch: about :data:`BATCH_BYTES` of decoded output columns (at least 1,024 rows, at most 65,536)."""
+    from worker.scan import BATCH_ROWS, MIN_BATCH_ROWS, projected_chunks  # noqa: PLC0415  # worker.scan imports this
 
     names = set(plan.output_schema.names)
     decoded = rows = 0

@@ -349,7 +349,7 @@ from worker.encoders import ENCODERS
 from worker.scan import execute, open_parquet, plan_scan
 from worker.source import LocalSource
 
-request = parse_request("GET", f"/{sys.argv[2]}.{sys.argv[3]}", "")
+request = parse_request("GET", f"/{sys.argv[2]}.{sys.argv[3]}", sys.argv[4])
 source = LocalSource(__import__("pathlib").Path(sys.argv[1]))
 reader = source.open(source.stat(sys.argv[2]))
 parquet = open_parquet(reader)
@@ -373,7 +373,8 @@ def counted():
 for chunk in ENCODERS[request.format].encoder(plan.output_schema, counted()):
     pass
 peak = high_water_kib()
-print(json.dumps({"rows": rows, "before_kib": before, "peak_kib": peak, "bytes_read": reader.bytes_read}))
+print(json.dumps({"rows": rows, "before_kib": before, "peak_kib": peak, "bytes_read": reader.bytes_read,
+                  "duckdb": "duckdb" in sys.modules}))
 """
 # Budgets on what the scan and the encoder add after the warm-up, and a loose bound on the whole process (its imports
 # alone are 160 MiB, or 235 MiB on a fresh install still compiling .pyc files), per profile (worker/parallelism.py):
@@ -388,9 +389,9 @@ PROCESS_BUDGET_MIB = {FRUGAL: 448, FAST: 576}
 BIG_ROW_GROUP = 100_000
 
 
-def peak_rss(folder: Path, dataset: str, fmt: str = "csv", at_once: int = FRUGAL) -> dict[str, int]:
+def peak_rss(folder: Path, dataset: str, fmt: str = "csv", at_once: int = FRUGAL, query: str = "") -> dict[str, int]:
     done = subprocess.run(
-        [sys.executable, "-c", RSS_SCRIPT, str(folder), dataset, fmt],
+        [sys.executable, "-c", RSS_SCRIPT, str(folder), dataset, fmt, query],
         capture_output=True,
         text=True,
         check=True,
@@ -456,3 +457,17 @@ def test_local_selective_filter_reads_one_row_group_of_bytes(data_folder: Path, 
     assert rows == SORTED_ROW_GROUP
     assert (plan.stats.row_groups_read, plan.row_groups_total) == (1, SORTED_ROWS // SORTED_ROW_GROUP)
     assert reader.bytes_read < len(sorted_bytes) * 0.1  # footer plus one row group of twenty
+
+
+# DuckDB decodes a filter on a column every row group holds (worker/duckscan.py): here quality=some, every other
+# row of one 600k-row group, so 300k rows go through its batches. Its import and first connection alone add 50 MiB.
+@pytest.mark.slow
+@pytest.mark.parametrize("at_once", PROFILES)
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_peak_rss_when_duckdb_decodes_does_not_grow_with_the_row_group(tmp_path: Path, fmt: str, at_once: int) -> None:
+    write_planning_file(tmp_path / "big.parquet", 600_000, row_group_size=600_000)
+    result = peak_rss(tmp_path, "big", fmt, at_once=at_once, query="quality=some")
+    assert (result["rows"], result["duckdb"]) == (300_000, True)
+    print(f"peak RSS (KiB), DuckDB decoding, {fmt}, {at_once} at once: {result}")
+    assert result["peak_kib"] - result["before_kib"] < BIG_GROUP_GROWTH_MIB[at_once] * 1024, result
+    assert result["peak_kib"] < PROCESS_BUDGET_MIB[at_once] * 1024, result

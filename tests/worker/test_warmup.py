@@ -10,7 +10,7 @@ from worker import duckscan
 from worker.warmup import warm_up
 
 
-def test_warm_up_runs_every_format_through_both_decoders(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warm_up_runs_every_format_without_duckdb(monkeypatch: pytest.MonkeyPatch) -> None:
     scans: list[Any] = []
     real = duckscan.scan
 
@@ -20,4 +20,4 @@ def test_warm_up_runs_every_format_through_both_decoders(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(duckscan, "scan", counted)
     assert warm_up() > 1000
-    assert len(scans) == 5  # one query of three, in each of the five formats
+    assert scans == []  # its import and first connection keep 50 MB: left to the first download it decodes
