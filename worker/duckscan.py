@@ -1,16 +1,17 @@
-"""DuckDB as the scan's decoder: the same rows, in the same order, as the pyarrow path, two to three times faster.
+"""DuckDB as the scan's decoder where statistics cannot help: the same rows, in the same order, as pyarrow's path.
 
-DuckDB decodes this service's Parquet (long WKT strings) about three times faster than pyarrow on one core and
-skips the values of rows a filter does not keep (docs/performance.md "DuckDB decodes"). It reads the file through
-a Python filesystem (:class:`ChunkFile`) over the request's pinned :class:`~worker.source.RangeReader`, so every
-byte still comes from the version ``stat`` saw, with its counters and its errors; each column chunk is read in
-buffers of :data:`STREAM_BYTES` (one GET each, as the pyarrow path streams), and only one buffer per chunk being
-read is held. Its Arrow batches are cast to the plan's output schema, so encoders see exactly what pyarrow gives.
+DuckDB decodes this service's Parquet (long WKT strings) about three times faster than pyarrow on one core
+(docs/performance.md "DuckDB decodes unsorted filters"), which is what a filter on an unsorted file costs: every row
+group read, every page holding a match. It reads the file through a Python filesystem (:class:`ChunkFile`) over
+the request's pinned :class:`~worker.source.RangeReader`, so every byte still comes from the version ``stat`` saw,
+with its counters and its errors; column chunks are read in buffers of up to :data:`STREAM_BYTES` (one GET each,
+small chunks together), as pyarrow's path reads them. Its Arrow batches are cast to the plan's output schema, so
+encoders see exactly what pyarrow gives.
 
-:func:`suits` decides whether a plan can be scanned this way: a file whose every output and filter column has a
-type whose DuckDB round trip is exact (integers, floats, booleans, text, binary, dates), whose column names are
-distinct ignoring case (DuckDB's identifiers are case-insensitive), and which statistics could not prune (a file
-sorted by the filter is read just as fast by pyarrow, which also prunes by dictionaries and bloom filters).
+:func:`suits` decides whether a plan is scanned this way: a filtered scan of a file whose statistics kept every row
+group (on a sorted file pyarrow is faster: it reads only the row groups statistics keep and starts sooner), whose
+output and filter columns have types DuckDB gives back exactly (integers, floats, booleans, text, binary, dates),
+and whose column names are distinct ignoring case (DuckDB's identifiers are case-insensitive).
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from worker.source import RangeReader
 
 # One buffer per column chunk being read, as the pyarrow path streams (worker/scan.py STREAM_BUFFER_BYTES).
 STREAM_BYTES = 2 * 1024 * 1024
-# DuckDB's batches: a quarter of the pyarrow path's 8 MiB (worker/scan.py). DuckDB builds the next batch while
-# the encoder has this one, and its first batch is only out once it is full: on the benchmark's unsorted file, 1pct
-# filter, one at a time, 8 MiB batches peaked at 294-304 MB (10pct) with the first byte after 0.83 s; 2 MiB at
-# 249-292 MB after 0.27-0.40 s, in about the same total time (docs/performance.md "DuckDB decodes unsorted filters").
+# DuckDB's batches: a quarter of the pyarrow path's 8 MiB (worker/scan.py). Its first batch is out only once full,
+# and it builds the next while the encoder has this one: on the benchmark's unsorted file, one at a time, 8 MiB
+# batches peaked at 294-304 MB (10pct, with polars) with the first byte of 1pct after 0.7-0.9 s; 2,048-4,096-row
+# batches (1.2-2.4 MiB) at 249-292 MB after 0.2-0.5 s, in the same total time (docs/performance.md).
 BATCH_BYTES = 2 * 1024 * 1024
 # Small chunks are fetched together when at most this much lies between them (pyarrow's pre-buffer: 8 KiB).
 HOLE_BYTES = 64 * 1024
@@ -85,12 +86,12 @@ def _is(data_type: pa.DataType, tests: tuple[Any, ...]) -> bool:
 
 
 def scan(readable: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan, threads: int) -> Generator[pa.RecordBatch]:
-    """The plan's matching rows, projected, in file order, as batches of about ``batch_rows`` rows.
+    """The plan's matching rows, projected, in file order, as batches of about :data:`BATCH_BYTES`.
 
     Errors come out as the pyarrow path's: the source's own (SourceChanged, SourceUnavailable...) as raised by
     the reader, anything DuckDB cannot decode as CorruptSource.
     """
-    import duckdb  # noqa: PLC0415  # only on this path: ~20 MB and 0.1 s the edge and the pyarrow path never pay
+    import duckdb  # noqa: PLC0415  # only on this path: with the first connection 50 MB and 0.1 s, kept once paid
 
     columns = set(plan.output_schema.names) | {column for column, _ in plan.filters}
     file = _Files(readable, metadata, columns, threads)
@@ -108,6 +109,10 @@ def scan(readable: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan, threa
         connection.execute("SET disable_parquet_prefetching = true")
         connection.execute("SET enable_external_file_cache = false")
         connection.register_filesystem(file.filesystem())
+        # The one file it may read; no other file, no extension (nor its download), no settings changed after this.
+        connection.execute(f"SET allowed_paths = ['{PROTOCOL}://source.parquet']")
+        connection.execute("SET enable_external_access = false")
+        connection.execute("SET lock_configuration = true")
         query, params = _query(plan)
         reader = connection.sql(query, params=params).to_arrow_reader(_batch_rows(metadata, plan))
         schema = plan.output_schema
@@ -121,6 +126,8 @@ def scan(readable: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan, threa
                     [column.cast(field.type) for column, field in zip(batch.columns, schema, strict=True)],
                     schema=schema,
                 )
+    except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException, duckdb.PermissionException):
+        raise  # the query or the configuration is wrong, not the file: an internal error
     except (duckdb.Error, pa.ArrowException, OSError) as error:  # Arrow's stream wraps DuckDB's errors
         raise file.failure or CorruptSource("The dataset's file is not a readable Parquet file.") from error
     finally:
@@ -144,7 +151,8 @@ def _query(plan: ScanPlan) -> tuple[str, list[Any]]:
         params.extend(values.to_pylist())
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     # Names are the file's own, quoted (a quote in one doubled); values are parameters, never in the text.
-    return f"SELECT {columns} FROM read_parquet('{PROTOCOL}://source.parquet'){where}", params  # noqa: S608
+    query = f"SELECT {columns} FROM read_parquet('{PROTOCOL}://source.parquet'){where}"  # noqa: S608  # nosec B608
+    return query, params
 
 
 def _quoted(name: str) -> str:

@@ -1,7 +1,7 @@
 """infra/package.py: the artifacts hold the right code for Lambda's platform, and the edge runs from its zip.
 
 The edge has no wheels (standard library only); the worker's come from PyPI once (pip's cache) and are kept
-installed under .local/package-cache, so a rerun only zips. The worker's 170 MiB are checked as installed
+installed under .local/package-cache, so a rerun only zips. The worker's 226 MiB are checked as installed
 rather than zipped, to keep the suite quick.
 """
 
