@@ -21,21 +21,22 @@ import datetime as dt
 import functools
 import importlib.util
 import threading
-from collections.abc import Collection, Generator
+from collections.abc import Collection, Generator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from worker.errors import CorruptSource, WorkerError
+from worker.errors import CorruptSource, SourceChanged
 from worker.plan import ScanPlan
 from worker.source import RangeReader
 
 # One buffer per column chunk being read, as the pyarrow path streams (worker/scan.py STREAM_BUFFER_BYTES).
 STREAM_BYTES = 2 * 1024 * 1024
-# DuckDB's batches: a quarter of the pyarrow path's 8 MiB (worker/scan.py). Its first batch is out only once full,
-# and it builds the next while the encoder has this one: on the benchmark's unsorted file, one at a time, 8 MiB
-# batches peaked at 294-304 MB (10pct, with polars) with the first byte of 1pct after 0.7-0.9 s; 2,048-4,096-row
+# DuckDB's batches, a quarter of the pyarrow path's 8 MiB (worker/scan.py sizes both). Its first batch is out only
+# once full, and it builds the next while the encoder has this one: on the benchmark's unsorted file, one at a time,
+# 8 MiB batches peaked at 294-304 MB (10pct, with polars) with the first byte of 1pct after 0.7-0.9 s; 2,048-4,096-row
 # batches (1.2-2.4 MiB) at 249-292 MB after 0.2-0.5 s, in the same total time (docs/performance.md).
 BATCH_BYTES = 2 * 1024 * 1024
 # Small chunks are fetched together when at most this much lies between them (pyarrow's pre-buffer: 8 KiB).
@@ -64,76 +65,127 @@ def available() -> bool:
 
 def suits(metadata: pq.FileMetaData, schema: pa.Schema, plan: ScanPlan, *, pruned: bool = False) -> bool:
     """Whether DuckDB should decode ``plan``: a filtered scan it gives exactly the pyarrow path's rows and types
-    (see module doc), on a file whose statistics could not narrow the filter down (``pruned`` allows that too).
+    (see module doc), of a file whose statistics, and filter columns if the count pass read them, could not narrow
+    the filter down (``pruned`` allows that too).
     """
-    if not available() or not plan.filters or not plan.row_groups:
+    if not available() or not plan.filters or not plan.row_groups or metadata.num_rows == 0:
         return False
     if not pruned and len(plan.row_groups) < plan.row_groups_total:
         return False
+    if not pruned and any(mask is not None and not mask.true_count for mask in plan.masks.values()):
+        return False  # the count pass found row groups without a match: pyarrow skips them, DuckDB would not
     names = [name.casefold() for name in schema.names]
-    if len(set(names)) != len(names):
-        return False
+    if len(set(names)) != len(names) or "" in names:
+        return False  # DuckDB's identifiers are case-insensitive, and an empty one is not one
     # A column stored as a dictionary, a timestamp, a decimal... would come back as another type.
     if not all(_is(field.type, _EXACT) for field in plan.output_schema):
         return False
-    if not all(_is(schema.field(column).type, _FILTERABLE) for column, _ in plan.filters):
-        return False
-    return metadata.num_rows > 0
+    return all(_is(schema.field(column).type, _FILTERABLE) for column, _ in plan.filters)
 
 
 def _is(data_type: pa.DataType, tests: tuple[Any, ...]) -> bool:
     return any(test(data_type) for test in tests)
 
 
-def scan(readable: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan, threads: int) -> Generator[pa.RecordBatch]:
-    """The plan's matching rows, projected, in file order, as batches of about :data:`BATCH_BYTES`.
+class Scan:
+    """One DuckDB scan of a plan: iterate it (once) for the batches; :meth:`cancel` stops it from another thread.
 
-    Errors come out as the pyarrow path's: the source's own (SourceChanged, SourceUnavailable...) as raised by
-    the reader, anything DuckDB cannot decode as CorruptSource.
+    Iterating yields the plan's matching rows, projected, in file order, as batches of ``batch_rows`` rows (the
+    last fewer). Errors come out as the pyarrow path's: the source's own (SourceChanged, SourceUnavailable...) as
+    the reader raised them, anything else a read raised as itself, DuckDB running out of memory as MemoryError,
+    and what DuckDB cannot decode as CorruptSource; an error in the query or the configuration stays DuckDB's own
+    (an internal error). Cancelled, reads fail at once and iterating ends without an error.
     """
-    import duckdb  # noqa: PLC0415  # only on this path: with the first connection 50 MB and 0.1 s, kept once paid
 
-    columns = set(plan.output_schema.names) | {column for column, _ in plan.filters}
-    file = _Files(readable, metadata, columns, threads)
+    def __init__(self, readable: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan, threads: int, batch_rows: int):
+        columns = set(plan.output_schema.names) | {column for column, _ in plan.filters}
+        self.files = _Files.of(readable, metadata, columns, threads)
+        self.plan = plan
+        self.threads = max(1, threads)
+        self.batch_rows = batch_rows
+        self._connection: Any = None
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Stop the scan: every read from now on fails, and a query running is interrupted."""
+        with self._lock:
+            self.files.cancelled = True
+            if self._connection is not None:
+                self._connection.interrupt()
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self._batches()
+
+    def _batches(self) -> Generator[pa.RecordBatch, None, None]:
+        import duckdb  # noqa: PLC0415  # only on this path: with the first connection 46 MB and 0.1 s, kept once paid
+
+        schema = self.plan.output_schema
+        try:
+            with self._lock:
+                if self.files.cancelled:
+                    return
+                self._connection = _connect(duckdb, self.threads, self.files)
+            query, params = _query(self.plan)
+            reader = self._connection.sql(query, params=params).to_arrow_reader(self.batch_rows)
+            try:
+                for batch in reader:
+                    if batch.num_rows:
+                        columns = [column.cast(field.type) for column, field in zip(batch.columns, schema, strict=True)]
+                        yield pa.RecordBatch.from_arrays(columns, schema=schema)
+            finally:
+                reader.close()
+        except (duckdb.Error, pa.ArrowException, OSError) as error:
+            if self.files.cancelled:
+                return
+            translated = self._translated(duckdb, error)
+            if translated is error:
+                raise
+            raise translated from error
+        finally:
+            with self._lock:
+                if self._connection is not None:
+                    self._connection.close()
+                    self._connection = None
+
+    def _translated(self, duckdb: Any, error: Exception) -> BaseException:
+        if self.files.failure is not None:
+            return self.files.failure  # what a read raised (DuckDB's IOException or Arrow's error wraps it)
+        if isinstance(error, duckdb.OutOfMemoryException):
+            return MemoryError(str(error))
+        internal = (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException, duckdb.PermissionException)
+        query_or_configuration = isinstance(error, internal)
+        if query_or_configuration:
+            return error  # not the file's fault: an internal error
+        return CorruptSource("The dataset's file is not a readable Parquet file.")
+
+
+def _connect(duckdb: Any, threads: int, files: _Files) -> Any:
+    """A fresh in-memory connection that may read only ``files``' one file, configured and then locked."""
     connection = duckdb.connect(
         config={
-            "threads": max(1, threads),
+            "threads": threads,
+            "preserve_insertion_order": True,  # rows in file order, whatever the threads
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
         }
     )
-    reader: pa.RecordBatchReader | None = None
     try:
         # Read page by page through ChunkFile's buffers (DuckDB's default prefetches whole row groups: 270 MB of
         # one 1M-row group's geometry), and keep nothing between requests: each reads its own pinned version.
         connection.execute("SET disable_parquet_prefetching = true")
         connection.execute("SET enable_external_file_cache = false")
-        connection.register_filesystem(file.filesystem())
+        # What it runs ahead of the consumer: a batch (its default, 10 MiB, read far past sparse matches).
+        connection.execute(f"SET streaming_buffer_size = '{BATCH_BYTES}B'")
+        connection.execute(f"SET max_streaming_buffer_size = '{BATCH_BYTES}B'")
+        connection.register_filesystem(files.filesystem())
         # The one file it may read; no other file, no extension (nor its download), no settings changed after this.
         connection.execute(f"SET allowed_paths = ['{PROTOCOL}://source.parquet']")
         connection.execute("SET enable_external_access = false")
         connection.execute("SET lock_configuration = true")
-        query, params = _query(plan)
-        reader = connection.sql(query, params=params).to_arrow_reader(_batch_rows(metadata, plan))
-        schema = plan.output_schema
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            if batch.num_rows:
-                yield pa.RecordBatch.from_arrays(
-                    [column.cast(field.type) for column, field in zip(batch.columns, schema, strict=True)],
-                    schema=schema,
-                )
-    except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException, duckdb.PermissionException):
-        raise  # the query or the configuration is wrong, not the file: an internal error
-    except (duckdb.Error, pa.ArrowException, OSError) as error:  # Arrow's stream wraps DuckDB's errors
-        raise file.failure or CorruptSource("The dataset's file is not a readable Parquet file.") from error
-    finally:
-        if reader is not None:
-            reader.close()
+    except BaseException:
         connection.close()
+        raise
+    return connection
 
 
 def _query(plan: ScanPlan) -> tuple[str, list[Any]]:
@@ -160,17 +212,8 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _batch_rows(metadata: pq.FileMetaData, plan: ScanPlan) -> int:
-    """Rows per batch: about :data:`BATCH_BYTES` of decoded output columns (at least 1,024 rows, at most 65,536)."""
-    from worker.scan import BATCH_ROWS, MIN_BATCH_ROWS, projected_chunks  # noqa: PLC0415  # worker.scan imports this
-
-    names = set(plan.output_schema.names)
-    decoded = rows = 0
-    for index in plan.row_groups:
-        row_group = metadata.row_group(index)
-        rows += row_group.num_rows
-        decoded += sum(max(c.total_uncompressed_size, 8 * c.num_values) for c in projected_chunks(row_group, names))
-    return min(BATCH_ROWS, max(MIN_BATCH_ROWS, BATCH_BYTES * rows // max(1, decoded)))
+class Cancelled(Exception):  # what a read raises once the scan is cancelled: not an error to report
+    """The scan was cancelled (the download's consumer went away)."""
 
 
 class _Files:
@@ -178,22 +221,26 @@ class _Files:
     buffers shared by every handle DuckDB opens (see :class:`ChunkFile`).
     """
 
-    def __init__(
-        self, readable: RangeReader, metadata: pq.FileMetaData, columns: Collection[str], threads: int
-    ) -> None:
+    def __init__(self, readable: RangeReader, chunks: list[tuple[int, int]], max_bytes: int) -> None:
         self.readable = readable
         self.size = readable.size
-        self.chunks = chunk_ranges(metadata, self.size, columns)
-        self.starts = [start for start, _ in self.chunks]
-        # A buffer per chunk of the row groups DuckDB decodes at once (one per thread), and the footer's.
-        per_group = -(-(len(self.chunks) - 1) // max(1, metadata.num_row_groups))
-        self.max_bytes = (max(1, threads) * max(1, per_group) + 1) * STREAM_BYTES
+        self.chunks = chunks  # [start, end) of each chunk DuckDB may read, in file order; the footer's last
+        self.starts = [start for start, _ in chunks]
+        self.max_bytes = max_bytes
         self.buffers: dict[int, tuple[int, bytes]] = {}  # chunk index → (offset, bytes); coalesced ones share
         self.holders: dict[int, int] = {}  # id(bytes) → chunks holding it
         self.pending: dict[int, threading.Event] = {}  # chunk index → set once the read filling it is done
         self.held = 0  # bytes of distinct buffers
         self.lock = threading.Lock()
-        self.failure: WorkerError | MemoryError | None = None
+        self.failure: BaseException | None = None
+        self.cancelled = False
+
+    @classmethod
+    def of(cls, readable: RangeReader, metadata: pq.FileMetaData, columns: Collection[str], threads: int) -> _Files:
+        """The file of ``metadata``'s chunks of ``columns``, buffering what ``threads`` row groups at once need."""
+        chunks = chunk_ranges(metadata, readable.size, columns)
+        per_group = -(-(len(chunks) - 1) // max(1, metadata.num_row_groups))
+        return cls(readable, chunks, (max(1, threads) * max(1, per_group) + 1) * STREAM_BYTES)
 
     def keep(self, indexes: range, buffered: tuple[int, bytes]) -> None:
         """Hold ``buffered`` for the chunks ``indexes`` (most recently read last), then drop the least recently read
@@ -271,8 +318,9 @@ class ChunkFile:
     A buffer is filled by one ranged read (one S3 GET) of up to :data:`STREAM_BYTES`: the next part of a big chunk,
     or a small chunk whole together with the small chunks after it (up to :data:`STREAM_BYTES` in all, gaps of at
     most :data:`HOLE_BYTES`), as pyarrow's pre-buffering coalesces them; a read running past its chunk's end is
-    fetched whole. A chunk lets go of its buffer once read to its end; the least recently read go first when the
-    buffers pass what the chunks DuckDB decodes at once need.
+    fetched whole. A chunk being filled is claimed first, so two threads never fetch it twice. A chunk lets go of
+    its buffer once read to its end; the least recently read go first when the buffers pass what the chunks
+    DuckDB decodes at once need.
 
     DuckDB reads one handle from several threads, each seeking then reading: the position is kept per thread (as
     :class:`~worker.source.RangeReader` does).
@@ -297,9 +345,11 @@ class ChunkFile:
         if end <= start:
             return b""
         try:
+            if self.files.cancelled:
+                raise Cancelled
             data = self._read(start, end)
-        except (WorkerError, MemoryError) as error:
-            # DuckDB turns it into an IOException of its own: scan() raises this one instead.
+        except BaseException as error:
+            # DuckDB turns it into an IOException of its own: the scan raises this one instead.
             self.files.failure = self.files.failure or error
             raise
         self.local.position = end
@@ -309,16 +359,8 @@ class ChunkFile:
         files = self.files
         index = bisect.bisect_right(files.starts, start) - 1
         if index < 0 or start >= files.chunks[index][1]:
-            return files.readable.read_range(start, end)  # outside the chunks it was told of
-        while True:
-            with files.lock:
-                buffered, pending = files.buffers.get(index), files.pending.get(index)
-            if buffered is not None and buffered[0] <= start and end <= buffered[0] + len(buffered[1]):
-                break
-            if pending is None:
-                buffered = self._fill(index, start, end, buffered)
-                break
-            pending.wait()  # another thread is reading this chunk with the ones before it
+            return _exactly(files.readable, start, end)  # outside the chunks it was told of
+        buffered = self._buffer(index, start, end)
         offset, data = buffered
         with files.lock:
             if end == files.chunks[index][1] and index < len(files.chunks) - 1:
@@ -327,21 +369,36 @@ class ChunkFile:
                 files.keep(range(index, index + 1), buffered)
         return data[start - offset : end - offset]
 
-    def _fill(self, index: int, start: int, end: int, buffered: tuple[int, bytes] | None) -> tuple[int, bytes]:
-        """Read what ``[start, end)`` needs into chunk ``index``'s buffer (and those of small chunks after it)."""
+    def _buffer(self, index: int, start: int, end: int) -> tuple[int, bytes]:
+        """Chunk ``index``'s buffer holding ``[start, end)``: as it is, once another thread has filled it, or
+        filled here."""
         files = self.files
-        chunks, read_range = files.chunks, files.readable.read_range
+        while True:
+            with files.lock:
+                buffered, pending = files.buffers.get(index), files.pending.get(index)
+                if buffered is not None and buffered[0] <= start and end <= buffered[0] + len(buffered[1]):
+                    return buffered
+                fill = self._claim(index, start, end, buffered) if pending is None else None
+            if fill is not None:
+                return fill.run(files)
+            if pending is not None:
+                pending.wait()  # another thread is reading this chunk (with others): then look again
+
+    def _claim(self, index: int, start: int, end: int, buffered: tuple[int, bytes] | None) -> _Fill:
+        """Decide the read that fills chunk ``index`` for ``[start, end)`` and claim the chunks it fills (call
+        with the lock held)."""
+        files = self.files
+        chunks = files.chunks
         chunk_start, chunk_end = chunks[index]
         if buffered is not None and buffered[0] <= start < buffered[0] + len(buffered[1]):
             # The next part of a big chunk: the bytes already read are kept, not fetched again.
             have = buffered[0] + len(buffered[1])
-            return start, buffered[1][start - buffered[0] :] + read_range(
-                have, max(end, min(chunk_end, start + STREAM_BYTES))
-            )
-        if chunk_end - chunk_start > STREAM_BYTES:
-            return start, read_range(start, max(end, min(chunk_end, start + STREAM_BYTES)))
-        last, done = index, threading.Event()
-        with files.lock:
+            end = max(end, min(chunk_end, start + STREAM_BYTES))
+            fill = _Fill(range(index, index + 1), start, buffered[1][start - buffered[0] :], have, end)
+        elif chunk_end - chunk_start > STREAM_BYTES:
+            fill = _Fill(range(index, index + 1), start, b"", start, max(end, min(chunk_end, start + STREAM_BYTES)))
+        else:
+            last = index
             while (
                 last + 1 < len(chunks)
                 and last + 1 not in files.buffers
@@ -350,17 +407,9 @@ class ChunkFile:
                 and chunks[last + 1][1] - chunk_start <= STREAM_BYTES
             ):
                 last += 1
-            files.pending.update(dict.fromkeys(range(index, last + 1), done))
-        try:
-            filled = (chunk_start, read_range(chunk_start, max(end, chunks[last][1])))
-            with files.lock:
-                files.keep(range(index + 1, last + 1), filled)
-        finally:
-            with files.lock:
-                for other in range(index, last + 1):
-                    files.pending.pop(other, None)
-            done.set()
-        return filled
+            fill = _Fill(range(index, last + 1), chunk_start, b"", chunk_start, max(end, chunks[last][1]))
+        files.pending.update(dict.fromkeys(fill.indexes, fill.done))
+        return fill
 
     def close(self) -> None:
         """Nothing to free: the buffers belong to the scan."""
@@ -383,3 +432,38 @@ class ChunkFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass
+class _Fill:
+    """One claimed read: ``[start, end)`` fetched after ``kept`` becomes the buffer at ``offset`` of the chunks
+    ``indexes``; ``done`` is set when it is over, filled or failed."""
+
+    indexes: range
+    offset: int
+    kept: bytes
+    start: int
+    end: int
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, files: _Files) -> tuple[int, bytes]:
+        """Fetch, hold the buffer for the claimed chunks, release the claim (also on failure)."""
+        filled: tuple[int, bytes] | None = None
+        try:
+            filled = (self.offset, self.kept + _exactly(files.readable, self.start, self.end))
+            return filled
+        finally:
+            with files.lock:
+                for index in self.indexes:
+                    files.pending.pop(index, None)
+                if filled is not None:
+                    files.keep(self.indexes, filled)
+            self.done.set()
+
+
+def _exactly(readable: RangeReader, start: int, end: int) -> bytes:
+    """Bytes ``[start, end)`` of the pinned object: fewer means it was cut short while being read."""
+    data = readable.read_range(start, end)
+    if len(data) != end - start:
+        raise SourceChanged("The dataset changed while it was being read.")
+    return data

@@ -28,6 +28,7 @@ class ScanStats:
     rows_read: int = 0
     rows_out: int = 0
     batches_out: int = 0
+    decoder: str = "pyarrow"  # or "duckdb" (worker/duckscan.py)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, **deltas: int) -> None:

@@ -66,6 +66,10 @@ _PARQUET_ERRORS = (pa.ArrowException, OSError)
 # wait. Measured on 1M-row groups, two at once: 10% filter 2.6 s with 16 MiB ahead, 1.7 s with 64 MiB, at +20 MB
 # (full export +100 MB); one at a time, the second batch ahead is only there to overlap decoding and encoding.
 ROW_GROUPS_AT_ONCE = process_at_once()
+# DuckDB decodes on one thread in both profiles (the encoder has the other core): with two, keeping rows in file
+# order made it hold results that grew with the dataset (1M → 3M rows of 50k-row groups, half of them matching:
+# 236 → 327 MiB above the warm-up, against 132 → 140 MiB with one; tests/worker/test_scan.py).
+DUCKDB_THREADS = 1
 # Which decoder reads a filtered scan statistics cannot narrow down (worker/duckscan.py): "auto" (DuckDB where it
 # gives exactly pyarrow's rows), "pyarrow" (never DuckDB: for comparison, or should it misbehave), or "duckdb"
 # (also where statistics pruned row groups: for measurement). Anything else is an init error.
@@ -143,13 +147,26 @@ def _duckdb_reader(parquet_file: ParquetSource, plan: ScanPlan) -> RangeReader |
     return reader if suits else None
 
 
-def _duckdb_batches(reader: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan) -> Iterator[pa.RecordBatch]:
-    """DuckDB's scan on a background thread, at most :data:`AHEAD_BYTES` of batches ahead of the encoder."""
+def _duckdb_batches(
+    reader: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan
+) -> Generator[pa.RecordBatch, None, None]:
+    """DuckDB's scan on a background thread, at most :data:`AHEAD_BYTES` of batches ahead of the encoder; closed
+    early, the scan is cancelled first (DuckDB would otherwise read on until its batch is full)."""
     plan.masks.clear()  # DuckDB filters by itself
+    plan.stats.decoder = "duckdb"
+    # DuckDB reports no progress: it reads every kept row group's filter columns, counted when it starts.
     row_groups = [metadata.row_group(index) for index in plan.row_groups]
     plan.stats.count(row_groups_read=len(row_groups), rows_read=sum(group.num_rows for group in row_groups))
-    maker = functools.partial(duckscan.scan, reader, metadata, plan, ROW_GROUPS_AT_ONCE)
-    return prefetched_in_order([maker], window=1, budget=AHEAD_BYTES, cost=_batch_bytes)
+    names = plan.output_schema.names
+    rows = batch_rows(metadata, plan.row_groups, names, duckscan.BATCH_BYTES)
+    scan = duckscan.Scan(reader, metadata, plan, DUCKDB_THREADS, rows)
+    batches = prefetched_in_order([scan.__iter__], window=1, budget=AHEAD_BYTES, cost=_batch_bytes)
+    try:
+        for batch in batches:  # noqa: UP028  # `yield from` would close `batches` (and wait for it) before cancelling
+            yield batch
+    finally:
+        scan.cancel()
+        close_iterator(batches)
 
 
 def _batch_bytes(batch: pa.RecordBatch) -> int:
@@ -231,17 +248,28 @@ def _read_row_group(parquet_file: pq.ParquetFile, columns: list[str], index: int
     """One row group's batches of ``columns``, each about :data:`BATCH_BYTES` decoded; a fresh reader per row
     group (thread-safe, and its pre-buffered bytes are freed after it).
     """
-    compressed, decoded, rows = _projected_size(parquet_file.metadata.row_group(index), columns)
+    compressed, _, _ = _projected_size(parquet_file.metadata.row_group(index), columns)
     reader = parquet_file
     if isinstance(parquet_file, ParquetSource):
         reader = parquet_file.row_group_reader(streaming=compressed > PRE_BUFFER_MAX_BYTES)
-    batch_rows = min(BATCH_ROWS, max(MIN_BATCH_ROWS, BATCH_BYTES * rows // max(1, decoded)))
+    rows = batch_rows(parquet_file.metadata, [index], columns, BATCH_BYTES)
     try:
-        yield from reader.iter_batches(batch_size=batch_rows, row_groups=[index], columns=columns)
+        yield from reader.iter_batches(batch_size=rows, row_groups=[index], columns=columns)
     except (WorkerError, MemoryError):
         raise
     except _PARQUET_ERRORS as error:
         raise CorruptSource("The dataset's file is not a readable Parquet file.") from error
+
+
+def batch_rows(metadata: pq.FileMetaData, row_groups: list[int], columns: Collection[str], batch_bytes: int) -> int:
+    """Rows per batch for about ``batch_bytes`` of ``columns`` decoded, at least :data:`MIN_BATCH_ROWS` and at most
+    :data:`BATCH_ROWS`, from the row groups' sizes. Example: 14 planning columns, ~620 bytes a row, 8 MiB → 13,500.
+    """
+    decoded = rows = 0
+    for index in row_groups:
+        _, group_decoded, group_rows = _projected_size(metadata.row_group(index), columns)
+        decoded, rows = decoded + group_decoded, rows + group_rows
+    return min(BATCH_ROWS, max(MIN_BATCH_ROWS, batch_bytes * rows // max(1, decoded)))
 
 
 def projected_chunks(row_group: pq.RowGroupMetaData, columns: Collection[str]) -> Iterator[pq.ColumnChunkMetaData]:
@@ -254,7 +282,7 @@ def projected_chunks(row_group: pq.RowGroupMetaData, columns: Collection[str]) -
             yield chunk
 
 
-def _projected_size(row_group: pq.RowGroupMetaData, columns: list[str]) -> tuple[int, int, int]:
+def _projected_size(row_group: pq.RowGroupMetaData, columns: Collection[str]) -> tuple[int, int, int]:
     """The compressed and uncompressed bytes of the row group's chunks of ``columns`` (top-level names), and its
     row count. Example: 14 columns of 1M planning rows → about (300 MB, 620 MB, 1_000_000); ``entity`` alone → 4 MB.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,13 +22,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.contract import parse_request
+from tests.support.faults import BreakingSource, SlowSource
 from tests.support.parquet import ORGANISATION_BASE, parquet_bytes, planning_table
 from tests.support.s3 import MotoS3
 from worker import duckscan, scan
 from worker.errors import CorruptSource, SourceChanged
+from worker.estimate import count_matching
 from worker.plan import ScanPlan
 from worker.scan import execute, open_parquet, plan_scan
-from worker.source import BytesReader, LocalSource, RangeReader, Source, source_from_url
+from worker.source import BytesReader, LocalReader, LocalSource, RangeReader, Source, SourceObject, source_from_url
 
 ROWS, GROUP = 10_000, 2_500
 # Every organisation in every row group: statistics cannot narrow a filter down, so DuckDB decodes.
@@ -50,13 +54,13 @@ class Decoded:
 
     def __init__(self, source: Source, dataset: str, query: str, monkeypatch: pytest.MonkeyPatch, decoder: str):
         calls: list[ScanPlan] = []
-        real = duckscan.scan
 
-        def counted(*args: Any) -> Iterator[pa.RecordBatch]:
-            calls.append(args[2])
-            return real(*args)
+        class Counted(duckscan.Scan):
+            def __iter__(self) -> Iterator[pa.RecordBatch]:
+                calls.append(self.plan)
+                return super().__iter__()
 
-        monkeypatch.setattr(duckscan, "scan", counted)
+        monkeypatch.setattr(duckscan, "Scan", Counted)
         monkeypatch.setattr(scan, "DECODER", decoder)
         self.reader = source.open(source.stat(dataset))
         parquet = open_parquet(self.reader)
@@ -99,6 +103,7 @@ def test_duckdb_gives_the_pyarrow_paths_rows_in_file_order(
     if "nothing" not in query:
         assert chosen.table.num_rows > 0
     assert (chosen.plan.stats.rows_out, chosen.plan.stats.row_groups_read) == (chosen.table.num_rows, ROWS // GROUP)
+    assert (chosen.plan.stats.decoder, by_pyarrow.plan.stats.decoder) == ("duckdb", "pyarrow")
 
 
 # Filters are on the contract's columns (edge/contract.py), here given other types.
@@ -164,6 +169,7 @@ REFUSED = {
     "dictionary": (replaced(SHUFFLED, "quality", SHUFFLED["quality"].dictionary_encode()), "quality=some"),
     "float filter": (replaced(SHUFFLED, "reference", pa.array([0.1] * ROWS, pa.float32())), "reference=0.1"),
     "names equal ignoring case": (SHUFFLED.append_column("Quality", SHUFFLED["quality"]), "quality=some"),
+    "an empty name": (SHUFFLED.append_column("", SHUFFLED["quality"]), "quality=some"),
 }
 
 
@@ -188,11 +194,10 @@ def test_duckdb_reads_the_file_once_in_buffers(
 ) -> None:
     chosen = Decoded(LocalSource(folder), "shuffled", f"organisation-entity={ORG}", monkeypatch, "auto")
     assert chosen.by_duckdb
-    metadata = pq.read_metadata(io.BytesIO(shuffled_bytes))
-    chunks = metadata.num_row_groups * metadata.num_columns
-    # The pyarrow path's footer read (64 KiB) and DuckDB's (the footer range), then every chunk about once.
+    # The pyarrow path's footer read (64 KiB), DuckDB's (the footer's range), then every chunk once: the 791 KB
+    # file's small chunks coalesced into two reads (the filter column's row group on, and what comes before it).
     assert chosen.reader.bytes_read < len(shuffled_bytes) + 2 * 65_536
-    assert chosen.reader.requests <= chunks + 4
+    assert chosen.reader.requests <= 5
 
 
 def test_s3_reads_go_through_the_pinned_reader(
@@ -266,42 +271,213 @@ def test_a_corrupt_page_is_a_corrupt_source(tmp_path: Path, shuffled_bytes: byte
         list(batches)
 
 
-def test_closing_early_stops_reading(folder: Path, opened: list[RangeReader]) -> None:
+def sparse_after(rows: int, dense: int, every: int) -> pa.Table:
+    """SHUFFLED's columns over ``rows`` rows, ``quality`` "some" in the first ``dense`` rows, then one row in
+    ``every``: each row group holds a match, and after the first batch the next one fills only at the end."""
+    table = planning_table(rows, rows_per_organisation=100)
+    some = [i < dense or i % every == 0 for i in range(rows)]
+    return replaced(table, "quality", pa.array(["some" if hit else "usable" for hit in some]))
+
+
+def test_closing_early_cancels_the_scan(
+    tmp_path: Path, opened: list[RangeReader], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 9,000 dense matches: the first batch (8,157 rows) soon, the second only at the file's end, which DuckDB
+    # would read on to unless cancelled. Reads of 64 KiB taking 10 ms each, as from S3.
+    monkeypatch.setattr(duckscan, "STREAM_BYTES", 64 * 1024)
+    (tmp_path / "sparse.parquet").write_bytes(parquet_bytes(sparse_after(100_000, 9_000, GROUP), row_group_size=GROUP))
+    size = (tmp_path / "sparse.parquet").stat().st_size
     threads = threading.active_count()
-    batches, reader = scan_batches(LocalSource(folder), "shuffled", "quality=some", opened)
+    batches, reader = scan_batches(SlowSource(tmp_path, 0.01), "sparse", "quality=some", opened)
     next(batches)
+    at_first_batch = reader.bytes_read
     close: Callable[[], None] = getattr(batches, "close")  # noqa: B009  # a generator, typed as an iterator
     close()
-    requests = reader.requests
+    at_close = reader.bytes_read
     time.sleep(0.2)
-    assert reader.requests == requests
+    assert reader.bytes_read == at_close  # nothing read after the close returned
+    assert at_close - at_first_batch <= 2 * 64 * 1024 + 1024  # at most the read in flight, not the file's rest
+    assert at_close < size
     assert threading.active_count() == threads
+
+
+def test_a_source_failing_midway_fails_the_scan_as_it_said(
+    tmp_path: Path, opened: list[RangeReader], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(duckscan, "STREAM_BYTES", 64 * 1024)  # reads of 64 KiB: a failure after many of them
+    table = planning_table(100_000, rows_per_organisation=100).take([(i * 7919) % 100_000 for i in range(100_000)])
+    (tmp_path / "big.parquet").write_bytes(parquet_bytes(table, row_group_size=GROUP))
+    source = BreakingSource(tmp_path, budget=(tmp_path / "big.parquet").stat().st_size * 3 // 5)
+    batches, reader = scan_batches(source, "big", "quality=some", opened)
+    assert next(batches).num_rows > 0
+    with pytest.raises(SourceChanged, match="replaced while it was being read"):
+        list(batches)
+    assert reader.requests > 20
+
+
+class FailingSource(LocalSource):
+    """Its readers raise ``RuntimeError`` (a bug, not a source error) once ``budget`` bytes were read."""
+
+    def __init__(self, folder: Path, budget: int) -> None:
+        super().__init__(folder)
+        self.budget = budget
+
+    def open(self, obj: SourceObject) -> LocalReader:
+        reader = super().open(obj)
+        read_range = reader.read_range
+
+        def failing(start: int, end: int) -> bytes:
+            if reader.bytes_read > self.budget:
+                raise RuntimeError("a bug in the reader")
+            return read_range(start, end)
+
+        setattr(reader, "read_range", failing)  # noqa: B010  # an instance override, for this fault only
+        return reader
+
+
+def test_any_other_read_error_comes_out_as_itself(folder: Path, opened: list[RangeReader]) -> None:
+    batches, _ = scan_batches(FailingSource(folder, budget=100_000), "shuffled", "quality=some", opened)
+    with pytest.raises(RuntimeError, match="a bug in the reader"):
+        list(batches)
+
+
+def test_scan_decoder_duckdb_decodes_pruned_files_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = planning_table(ROWS, rows_per_organisation=GROUP)
+    (tmp_path / "sorted.parquet").write_bytes(parquet_bytes(table, row_group_size=GROUP))
+    query = f"organisation-entity={ORGANISATION_BASE + 1}"
+    by_pyarrow = Decoded(LocalSource(tmp_path), "sorted", query, monkeypatch, "pyarrow")
+    chosen = Decoded(LocalSource(tmp_path), "sorted", query, monkeypatch, "duckdb")
+    assert chosen.by_duckdb
+    assert chosen.table.equals(by_pyarrow.table)
+    assert chosen.table.num_rows == GROUP
+
+
+@pytest.mark.parametrize(
+    ("table", "by_duckdb"),
+    [
+        pytest.param(SHUFFLED, True, id="every-row-group-matches"),
+        pytest.param(sparse_after(ROWS, 0, 2 * GROUP), False, id="some-row-groups-do-not"),
+    ],
+)
+def test_after_the_count_pass_duckdb_decodes_only_if_every_row_group_matches(
+    tmp_path: Path, table: pa.Table, by_duckdb: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "counted.parquet").write_bytes(parquet_bytes(table, row_group_size=GROUP))
+    calls: list[int] = []
+
+    class Counted(duckscan.Scan):
+        def __iter__(self) -> Iterator[pa.RecordBatch]:
+            calls.append(1)
+            return super().__iter__()
+
+    monkeypatch.setattr(duckscan, "Scan", Counted)
+    source = LocalSource(tmp_path)
+    with contextlib.closing(source.open(source.stat("counted"))) as reader:
+        parquet = open_parquet(reader)
+        request = parse_request("GET", "/counted.csv", "quality=some")
+        plan = plan_scan(parquet, request)
+        counted = count_matching(parquet, plan)  # what the size estimate does before a large result is stored
+        rows = sum(batch.num_rows for batch in execute(parquet, plan, request))
+    assert rows == counted > 0
+    assert bool(calls) is by_duckdb
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.integers(0, 40), min_size=1, max_size=8).map(lambda sizes: [s * 97 + 1 for s in sizes]),
     st.lists(st.tuples(st.integers(0, 40_000), st.integers(0, 9_000)), min_size=1, max_size=60),
+    st.sampled_from([(2 * 1024 * 1024, 64 * 1024), (1000, 50)]),  # as deployed, and small enough to split chunks
 )
-def test_chunk_file_reads_are_the_bytes_at_their_offsets(sizes: list[int], reads: list[tuple[int, int]]) -> None:
+def test_chunk_file_reads_are_the_bytes_at_their_offsets(
+    sizes: list[int], reads: list[tuple[int, int]], stream_and_hole: tuple[int, int]
+) -> None:
+    data, chunks = chunked(sizes)
+    files = duckscan._Files(BytesReader(data), chunks, max_bytes=3 * 1024)
+    handle = duckscan.ChunkFile(files)
+    with mock.patch.multiple(duckscan, STREAM_BYTES=stream_and_hole[0], HOLE_BYTES=stream_and_hole[1]):
+        for offset, size in reads:
+            handle.seek(offset)
+            assert handle.read(size) == data[offset : offset + size]
+            assert handle.tell() == max(offset, min(len(data), offset + size))
+            distinct = {id(data): len(data) for _, data in files.buffers.values()}
+            assert files.held == sum(distinct.values())
+            assert files.held <= files.max_bytes or len(files.buffers) == 1
+    assert files.pending == {}
+
+
+def chunked(sizes: list[int]) -> tuple[bytes, list[tuple[int, int]]]:
+    """40 KiB of bytes, and chunks of ``sizes`` from offset 4 on (the rest of the file, the footer, last)."""
     data = bytes(range(256)) * 160
     bounds, position = [], 4
     for size in sizes:
         bounds.append((position, min(len(data), position + size)))
         position += size
-    files = duckscan._Files.__new__(duckscan._Files)
-    files.readable, files.size, files.failure, files.lock = BytesReader(data), len(data), None, threading.Lock()
-    files.buffers, files.holders, files.pending, files.held, files.max_bytes = {}, {}, {}, 0, 3 * 1024
-    files.chunks = [*bounds, (position, len(data))] if position < len(data) else bounds
-    files.starts = [start for start, _ in files.chunks]
+    return data, [*bounds, (position, len(data))] if position < len(data) else bounds
+
+
+class SlowBytes(BytesReader):
+    def read_range(self, start: int, end: int) -> bytes:
+        time.sleep(0.001)  # long enough for the other threads to ask for the chunk being read
+        return super().read_range(start, end)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(1, 40), min_size=2, max_size=8).map(lambda sizes: [s * 97 + 1 for s in sizes]),
+    st.lists(st.tuples(st.integers(0, 40_000), st.integers(1, 3_000)), min_size=4, max_size=40),
+)
+def test_chunk_file_reads_from_four_threads_are_the_bytes_each_fetched_once(
+    sizes: list[int], reads: list[tuple[int, int]]
+) -> None:
+    data, chunks = chunked(sizes)
+    reader = SlowBytes(data)
+    files = duckscan._Files(reader, chunks, max_bytes=len(data))  # room for everything: no read is repeated
     handle = duckscan.ChunkFile(files)
-    for offset, size in reads:
-        handle.seek(offset)
-        assert handle.read(size) == data[offset : offset + size]
-        assert handle.tell() == max(offset, min(len(data), offset + size))
-        distinct = {id(data): len(data) for _, data in files.buffers.values()}
-        assert files.held == sum(distinct.values())
-        assert files.held <= files.max_bytes or len(files.buffers) == 1
+    wrong: list[tuple[int, int]] = []
+
+    def read_all(part: list[tuple[int, int]]) -> None:
+        for offset, size in part:
+            handle.seek(offset)
+            if handle.read(size) != data[offset : offset + size]:
+                wrong.append((offset, size))
+
+    with mock.patch.multiple(duckscan, STREAM_BYTES=1000, HOLE_BYTES=50):
+        workers = [threading.Thread(target=read_all, args=(reads[i::4],)) for i in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert wrong == []
+    assert files.pending == {}
+
+
+def test_a_chunk_being_filled_is_not_fetched_again_by_another_thread() -> None:
+    data, chunks = chunked([500, 500, 500])
+    gate = threading.Event()
+
+    class Gated(BytesReader):
+        def read_range(self, start: int, end: int) -> bytes:
+            gate.wait(5)
+            return super().read_range(start, end)
+
+    reader = Gated(data)
+    handle = duckscan.ChunkFile(duckscan._Files(reader, chunks, max_bytes=len(data)))
+    start = chunks[1][0]
+    results: list[bytes] = []
+
+    def read() -> None:
+        handle.seek(start)
+        results.append(handle.read(100))
+
+    workers = [threading.Thread(target=read) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    time.sleep(0.1)  # both asked; the first is fetching, the second waits for it
+    gate.set()
+    for worker in workers:
+        worker.join()
+    assert results == [data[start : start + 100]] * 2
+    assert reader.requests == 1
 
 
 def test_an_unknown_scan_decoder_is_an_init_error() -> None:

@@ -471,3 +471,17 @@ def test_peak_rss_when_duckdb_decodes_does_not_grow_with_the_row_group(tmp_path:
     print(f"peak RSS (KiB), DuckDB decoding, {fmt}, {at_once} at once: {result}")
     assert result["peak_kib"] - result["before_kib"] < BIG_GROUP_GROWTH_MIB[at_once] * 1024, result
     assert result["peak_kib"] < PROCESS_BUDGET_MIB[at_once] * 1024, result
+
+
+# DuckDB's memory must not grow with the dataset either: 50k-row groups, half the rows matching.
+@pytest.mark.slow
+@pytest.mark.parametrize("at_once", PROFILES)
+def test_peak_rss_when_duckdb_decodes_does_not_grow_with_the_dataset(tmp_path: Path, at_once: int) -> None:
+    write_planning_file(tmp_path / "one.parquet", 1_000_000, row_group_size=50_000)
+    write_planning_file(tmp_path / "two.parquet", 2_000_000, row_group_size=50_000)
+    one = peak_rss(tmp_path, "one", at_once=at_once, query="quality=some")
+    two = peak_rss(tmp_path, "two", at_once=at_once, query="quality=some")
+    assert (one["rows"], two["rows"], one["duckdb"], two["duckdb"]) == (500_000, 1_000_000, True, True)
+    print(f"peak RSS (KiB), DuckDB decoding, {at_once} at once: 1M rows {one}, 2M rows {two}")
+    assert two["peak_kib"] - one["peak_kib"] < RSS_GROWTH_MIB * 1024, (one, two)
+    assert two["peak_kib"] - two["before_kib"] < SCAN_GROWTH_MIB[at_once] * 1024, two

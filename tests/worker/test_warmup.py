@@ -12,12 +12,12 @@ from worker.warmup import warm_up
 
 def test_warm_up_runs_every_format_without_duckdb(monkeypatch: pytest.MonkeyPatch) -> None:
     scans: list[Any] = []
-    real = duckscan.scan
 
-    def counted(*args: Any) -> Any:
-        scans.append(args)
-        return real(*args)
+    class Counted(duckscan.Scan):
+        def __iter__(self) -> Any:
+            scans.append(self.plan)
+            return super().__iter__()
 
-    monkeypatch.setattr(duckscan, "scan", counted)
+    monkeypatch.setattr(duckscan, "Scan", Counted)
     assert warm_up() > 1000
     assert scans == []  # its import and first connection keep 50 MB: left to the first download it decodes
