@@ -1,11 +1,13 @@
-"""The Parquet scan, the only module that reads datasets: plan first (every 400 decided), then stream batches.
+"""The Parquet scan, the only way datasets are read: plan first (every 400 decided), then stream batches.
 
 :func:`plan_scan` (worker/plan.py, re-exported here) checks columns, converts filter values to the columns'
 types and prunes row groups by their statistics without reading any data page. :func:`execute` then reads the
 kept row groups, only the needed columns, in batches of about :data:`BATCH_BYTES` of decoded data, up to
 :data:`ROW_GROUPS_AT_ONCE` row groups at once on background threads (in source order). A row group small enough
 is fetched in one coalesced read (one S3 GET); a bigger one is streamed page by page through bounded per-column
-buffers, so memory depends neither on the dataset's size nor on its row-group size (docs/performance.md).
+buffers, so memory depends neither on the dataset's size nor on its row-group size (docs/performance.md). A
+filtered scan that statistics could not narrow down (an unsorted file) is decoded by DuckDB instead, through the
+same pinned reader (worker/duckscan.py), when it gives exactly the same rows.
 """
 
 from __future__ import annotations
