@@ -95,6 +95,7 @@ def test_duckdb_gives_the_pyarrow_paths_rows_in_file_order(
     folder: Path, query: str, at_once: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", at_once)
+    monkeypatch.setattr(scan, "DUCKDB_THREADS", at_once)  # one as deployed; two keep the file's order too
     by_pyarrow, chosen = both(LocalSource(folder), "shuffled", query, monkeypatch)
     assert chosen.by_duckdb
     assert not by_pyarrow.by_duckdb
