@@ -30,7 +30,7 @@ from worker.errors import CorruptSource, SourceChanged
 from worker.estimate import count_matching
 from worker.plan import ScanPlan
 from worker.scan import execute, open_parquet, plan_scan
-from worker.source import BytesReader, LocalReader, LocalSource, RangeReader, Source, SourceObject, source_from_url
+from worker.source import BytesReader, LocalSource, RangeReader, Source, source_from_url
 
 ROWS, GROUP = 10_000, 2_500
 # Every organisation in every row group: statistics cannot narrow a filter down, so DuckDB decodes.
@@ -316,28 +316,9 @@ def test_a_source_failing_midway_fails_the_scan_as_it_said(
     assert reader.requests > 20
 
 
-class FailingSource(LocalSource):
-    """Its readers raise ``RuntimeError`` (a bug, not a source error) once ``budget`` bytes were read."""
-
-    def __init__(self, folder: Path, budget: int) -> None:
-        super().__init__(folder)
-        self.budget = budget
-
-    def open(self, obj: SourceObject) -> LocalReader:
-        reader = super().open(obj)
-        read_range = reader.read_range
-
-        def failing(start: int, end: int) -> bytes:
-            if reader.bytes_read > self.budget:
-                raise RuntimeError("a bug in the reader")
-            return read_range(start, end)
-
-        setattr(reader, "read_range", failing)  # noqa: B010  # an instance override, for this fault only
-        return reader
-
-
 def test_any_other_read_error_comes_out_as_itself(folder: Path, opened: list[RangeReader]) -> None:
-    batches, _ = scan_batches(FailingSource(folder, budget=100_000), "shuffled", "quality=some", opened)
+    source = BreakingSource(folder, budget=100_000, error=lambda: RuntimeError("a bug in the reader"))
+    batches, _ = scan_batches(source, "shuffled", "quality=some", opened)
     with pytest.raises(RuntimeError, match="a bug in the reader"):
         list(batches)
 
