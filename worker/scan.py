@@ -250,13 +250,13 @@ def _read_row_group(parquet_file: pq.ParquetFile, columns: list[str], index: int
     """One row group's batches of ``columns``, each about :data:`BATCH_BYTES` decoded; a fresh reader per row
     group (thread-safe, and its pre-buffered bytes are freed after it).
     """
-    compressed, _, _ = _projected_size(parquet_file.metadata.row_group(index), columns)
+    compressed, decoded, rows = _projected_size(parquet_file.metadata.row_group(index), columns)
     reader = parquet_file
     if isinstance(parquet_file, ParquetSource):
         reader = parquet_file.row_group_reader(streaming=compressed > PRE_BUFFER_MAX_BYTES)
-    rows = batch_rows(parquet_file.metadata, [index], columns, BATCH_BYTES)
+    batch_size = _rows_per_batch(decoded, rows, BATCH_BYTES)
     try:
-        yield from reader.iter_batches(batch_size=rows, row_groups=[index], columns=columns)
+        yield from reader.iter_batches(batch_size=batch_size, row_groups=[index], columns=columns)
     except (WorkerError, MemoryError):
         raise
     except _PARQUET_ERRORS as error:
@@ -271,6 +271,10 @@ def batch_rows(metadata: pq.FileMetaData, row_groups: list[int], columns: Collec
     for index in row_groups:
         _, group_decoded, group_rows = _projected_size(metadata.row_group(index), columns)
         decoded, rows = decoded + group_decoded, rows + group_rows
+    return _rows_per_batch(decoded, rows, batch_bytes)
+
+
+def _rows_per_batch(decoded: int, rows: int, batch_bytes: int) -> int:
     return min(BATCH_ROWS, max(MIN_BATCH_ROWS, batch_bytes * rows // max(1, decoded)))
 
 
