@@ -412,26 +412,7 @@ class ChunkFile:
         return fill
 
     def close(self) -> None:
-        """Nothing to free: the buffers belong to the scan."""
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return False
-
-    @property
-    def closed(self) -> bool:
-        return False
-
-    def __enter__(self) -> ChunkFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        """Nothing to free: the buffers belong to the scan. (DuckDB calls only seek, tell, read and close.)"""
 
 
 @dataclass
