@@ -444,6 +444,32 @@ def test_a_chunk_being_filled_is_not_fetched_again_by_another_thread() -> None:
     assert reader.requests == 1
 
 
+def test_a_big_chunk_read_in_pieces_across_its_buffers_is_fetched_once() -> None:
+    data, chunks = chunked([9_700])  # one chunk of ten 1,000-byte buffers, then the footer
+    reader = BytesReader(data)
+    handle = duckscan.ChunkFile(duckscan._Files(reader, chunks, max_bytes=len(data)))
+    start, end = chunks[0]
+    with mock.patch.object(duckscan, "STREAM_BYTES", 1000):
+        got = []
+        for offset in range(start, end, 300):  # pieces straddling every buffer's end
+            handle.seek(offset)
+            got.append(handle.read(min(300, end - offset)))
+    assert b"".join(got) == data[start:end]
+    assert reader.bytes_read == end - start  # the part of a piece in the buffer before is not fetched again
+    assert reader.requests == 10
+
+
+def test_a_cancelled_handle_serves_no_read_not_even_from_its_buffer() -> None:
+    data, chunks = chunked([2_000])
+    files = duckscan._Files(BytesReader(data), chunks, max_bytes=len(data))
+    handle = duckscan.ChunkFile(files)
+    handle.seek(chunks[0][0])
+    assert handle.read(10) == data[chunks[0][0] : chunks[0][0] + 10]
+    files.cancelled = True
+    with pytest.raises(duckscan.Cancelled):
+        handle.read(10)
+
+
 def test_an_unknown_scan_decoder_is_an_init_error() -> None:
     done = subprocess.run(
         [sys.executable, "-c", "import worker.scan"],
