@@ -24,6 +24,7 @@ def annotated(chunks: Iterator[bytes], trace: RequestTrace, plan: ScanPlan, read
         trace.annotate("rows", plan.stats.rows_out)
         trace.annotate("row_groups_read", plan.stats.row_groups_read)
         trace.annotate("decoder", plan.stats.decoder)
+        trace.annotate("decoder_threads", plan.stats.decoder_threads)
         trace.annotate("bytes_read", int(getattr(readable, "bytes_read", 0)))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Collection, Generator, Iterator
+from collections.abc import Collection, Generator, Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -68,10 +68,13 @@ _PARQUET_ERRORS = (pa.ArrowException, OSError)
 # wait. Measured on 1M-row groups, two at once: 10% filter 2.6 s with 16 MiB ahead, 1.7 s with 64 MiB, at +20 MB
 # (full export +100 MB); one at a time, the second batch ahead is only there to overlap decoding and encoding.
 ROW_GROUPS_AT_ONCE = process_at_once()
-# DuckDB decodes on one thread in both profiles (the encoder has the other core): with two, keeping rows in file
-# order made it hold results that grew with the dataset (1M → 3M rows of 50k-row groups, half of them matching:
-# 236 → 327 MiB above the warm-up, against 132 → 140 MiB with one; tests/worker/test_scan.py).
-DUCKDB_THREADS = 1
+# DuckDB decodes on one thread (the encoder has the other core) unless the result is small: with two, keeping rows
+# in file order made it hold results that grew with the dataset (1M → 3M rows of 50k-row groups, half of them
+# matching: 236 → 327 MiB above the warm-up, against 132 → 140 MiB with one; tests/worker/test_scan.py). What it
+# holds is at most the result, so in the two-at-once profile a result of at most DUCKDB_PARALLEL_BYTES decoded
+# (known from the count pass's masks, or from the row groups' sizes) gets two threads: on the benchmark's unsorted
+# file a 1% filter (21k rows, 15 MB) takes 0.9 s instead of 1.1 s (docs/performance.md).
+DUCKDB_PARALLEL_BYTES = 32 * 1024 * 1024
 # Which decoder reads a filtered scan statistics cannot narrow down (worker/duckscan.py): "auto" (DuckDB where it
 # gives exactly pyarrow's rows), "pyarrow" (never DuckDB: for comparison, or should it misbehave), or "duckdb"
 # (also where statistics pruned row groups: for measurement). Anything else is an init error.
@@ -154,6 +157,7 @@ def _duckdb_batches(
 ) -> Generator[pa.RecordBatch, None, None]:
     """DuckDB's scan on a background thread, at most :data:`AHEAD_BYTES` of batches ahead of the encoder; closed
     early, the scan is cancelled first (DuckDB would otherwise read on until its batch is full)."""
+    masks = dict(plan.masks)
     plan.masks.clear()  # DuckDB filters by itself
     plan.stats.decoder = "duckdb"
     # DuckDB reports no progress: it reads every kept row group's filter columns, counted when it starts.
@@ -161,7 +165,8 @@ def _duckdb_batches(
     plan.stats.count(row_groups_read=len(row_groups), rows_read=sum(group.num_rows for group in row_groups))
     names = plan.output_schema.names
     rows = batch_rows(metadata, plan.row_groups, names, duckscan.BATCH_BYTES)
-    scan = duckscan.Scan(reader, metadata, plan, DUCKDB_THREADS, rows)
+    plan.stats.decoder_threads = duckdb_threads(metadata, plan, masks)
+    scan = duckscan.Scan(reader, metadata, plan, plan.stats.decoder_threads, rows)
     batches = prefetched_in_order([scan.__iter__], window=1, budget=AHEAD_BYTES, cost=_batch_bytes)
     try:
         for batch in batches:  # noqa: UP028  # `yield from` would close `batches` (and wait for it) before cancelling
@@ -169,6 +174,26 @@ def _duckdb_batches(
     finally:
         scan.cancel()
         close_iterator(batches)
+
+
+def duckdb_threads(
+    metadata: pq.FileMetaData, plan: ScanPlan, masks: Mapping[int, pa.BooleanArray | None] | None = None
+) -> int:
+    """DuckDB's threads for ``plan``: :data:`ROW_GROUPS_AT_ONCE` when its result is at most
+    :data:`DUCKDB_PARALLEL_BYTES` decoded, else one. A row group's share of the result is its decoded output
+    columns times the fraction of its rows the count pass's mask keeps (in ``masks``, default ``plan.masks``),
+    all of them when it was not counted.
+    """
+    if ROW_GROUPS_AT_ONCE == 1:
+        return 1
+    masks = plan.masks if masks is None else masks
+    names = plan.output_schema.names
+    result = 0.0
+    for index in plan.row_groups:
+        _, decoded, rows = _projected_size(metadata.row_group(index), names)
+        mask = masks.get(index)
+        result += decoded if mask is None or not rows else decoded * mask.true_count / rows
+    return ROW_GROUPS_AT_ONCE if result <= DUCKDB_PARALLEL_BYTES else 1
 
 
 def _batch_bytes(batch: pa.RecordBatch) -> int:

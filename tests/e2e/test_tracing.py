@@ -75,4 +75,5 @@ def test_a_download_is_one_trace_with_the_expected_tree(daemon: XRayDaemon, samp
     assert annotations["row_groups_read"] == 2  # 4,000-row groups: 5,000 rows need two
     assert annotations["row_groups_total"] == 15
     assert annotations["decoder"] == "pyarrow"  # a limit is read by pyarrow, row group after row group
+    assert annotations["decoder_threads"] == 0
     assert annotations["bytes_read"] > 0

@@ -86,9 +86,9 @@ def test_duckdb_gives_the_pyarrow_paths_rows_in_file_order(
     folder: Path, query: str, at_once: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", at_once)
-    monkeypatch.setattr(scan, "DUCKDB_THREADS", at_once)  # one as deployed; two keep the file's order too
     by_pyarrow, chosen = both(LocalSource(folder), "shuffled", query, monkeypatch)
     assert chosen.by_duckdb
+    assert chosen.plan.stats.decoder_threads == at_once  # a small result: two threads in the two-at-once profile
     assert not by_pyarrow.by_duckdb
     assert chosen.table.schema.equals(by_pyarrow.table.schema, check_metadata=True)
     assert chosen.table.equals(by_pyarrow.table)
@@ -344,6 +344,38 @@ def test_after_the_count_pass_duckdb_decodes_only_if_every_row_group_matches(
         rows = sum(batch.num_rows for batch in execute(parquet, plan, request))
     assert rows == counted > 0
     assert (plan.stats.decoder == "duckdb") is by_duckdb
+
+
+@pytest.mark.parametrize(
+    ("at_once", "limit", "counted", "threads"),
+    [
+        pytest.param(1, 10**9, True, 1, id="one-at-once-profile"),
+        pytest.param(2, 10**9, False, 2, id="small-file"),
+        pytest.param(2, "counted", True, 2, id="counted-result-fits"),
+        pytest.param(2, "counted", False, 1, id="uncounted-file-does-not-fit"),
+        pytest.param(2, "under-counted", True, 1, id="counted-result-does-not-fit"),
+    ],
+)
+def test_duckdb_gets_two_threads_only_for_a_result_known_to_be_small(  # noqa: PLR0917  # pytest passes them
+    folder: Path, at_once: int, limit: int | str, counted: bool, threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", at_once)
+    source = LocalSource(folder)
+    with contextlib.closing(source.open(source.stat("shuffled"))) as reader:
+        parquet = open_parquet(reader)
+        request = parse_request("GET", "/shuffled.csv", f"organisation-entity={ORG}")  # 100 rows of 10,000
+        plan = plan_scan(parquet, request)
+        whole = sum(
+            scan._projected_size(parquet.metadata.row_group(i), plan.output_schema.names)[1] for i in plan.row_groups
+        )
+        result = whole * 100 // ROWS  # the matching rows' share (every row the same width, give or take)
+        # Between the result and the whole file, or just under the result.
+        bound = {"counted": whole // 2, "under-counted": result // 2}.get(str(limit), limit)
+        monkeypatch.setattr(scan, "DUCKDB_PARALLEL_BYTES", bound)
+        if counted:
+            count_matching(parquet, plan)
+        rows = sum(batch.num_rows for batch in execute(parquet, plan, request))
+    assert (rows, plan.stats.decoder, plan.stats.decoder_threads) == (100, "duckdb", threads)
 
 
 @settings(max_examples=200, deadline=None)

@@ -363,6 +363,8 @@ def high_water_kib():
 # goes with them) happens before "before", so the difference is the scan and the encoder alone.
 __import__("worker.warmup").warmup.warm_up()
 before = high_water_kib()
+if sys.argv[5:] == ["count"]:  # the size estimate's count pass, as the handler runs it before a large result
+    __import__("worker.estimate").estimate.count_matching(parquet, plan)
 batches = execute(parquet, plan, request)
 rows = 0
 def counted():
@@ -374,7 +376,7 @@ for chunk in ENCODERS[request.format].encoder(plan.output_schema, counted()):
     pass
 peak = high_water_kib()
 print(json.dumps({"rows": rows, "before_kib": before, "peak_kib": peak, "bytes_read": reader.bytes_read,
-                  "duckdb": "duckdb" in sys.modules}))
+                  "duckdb": "duckdb" in sys.modules, "threads": plan.stats.decoder_threads}))
 """
 # Budgets on what the scan and the encoder add after the warm-up, and a loose bound on the whole process (its imports
 # alone are 160 MiB, or 235 MiB on a fresh install still compiling .pyc files), per profile (worker/parallelism.py):
@@ -389,9 +391,11 @@ PROCESS_BUDGET_MIB = {FRUGAL: 448, FAST: 576}
 BIG_ROW_GROUP = 100_000
 
 
-def peak_rss(folder: Path, dataset: str, fmt: str = "csv", at_once: int = FRUGAL, query: str = "") -> dict[str, int]:
+def peak_rss(
+    folder: Path, dataset: str, fmt: str = "csv", at_once: int = FRUGAL, query: str = "", *, count: bool = False
+) -> dict[str, int]:
     done = subprocess.run(
-        [sys.executable, "-c", RSS_SCRIPT, str(folder), dataset, fmt, query],
+        [sys.executable, "-c", RSS_SCRIPT, str(folder), dataset, fmt, query, *(["count"] if count else [])],
         capture_output=True,
         text=True,
         check=True,
@@ -485,3 +489,20 @@ def test_peak_rss_when_duckdb_decodes_does_not_grow_with_the_dataset(tmp_path: P
     print(f"peak RSS (KiB), DuckDB decoding, {at_once} at once: 1M rows {one}, 2M rows {two}")
     assert two["peak_kib"] - one["peak_kib"] < RSS_GROWTH_MIB * 1024, (one, two)
     assert two["peak_kib"] - two["before_kib"] < SCAN_GROWTH_MIB[at_once] * 1024, two
+
+
+# In the two-at-once profile a result of at most 32 MiB decoded gets two DuckDB threads (worker/scan.py
+# duckdb_threads), which may hold all of it to keep the file's order: what that costs must not grow with the dataset
+# either. One organisation in 16 in every 50k-row group: 62,500 and 125,000 rows (about 14 and 28 MiB decoded).
+@pytest.mark.slow
+def test_peak_rss_when_two_duckdb_threads_decode_a_small_result(tmp_path: Path) -> None:
+    for name, rows in (("one", 1_000_000), ("two", 2_000_000)):
+        write_planning_file(tmp_path / f"{name}.parquet", rows, row_group_size=50_000, organisations=16)
+    query = f"organisation-entity={ORGANISATION_BASE + 3}"
+    one = peak_rss(tmp_path, "one", at_once=FAST, query=query, count=True)
+    two = peak_rss(tmp_path, "two", at_once=FAST, query=query, count=True)
+    assert (one["rows"], two["rows"], one["threads"], two["threads"]) == (62_500, 125_000, 2, 2)
+    print(f"peak RSS (KiB), two DuckDB threads: 1M rows {one}, 2M rows {two}")
+    assert two["peak_kib"] - one["peak_kib"] < RSS_GROWTH_MIB * 1024, (one, two)
+    assert two["peak_kib"] - two["before_kib"] < SCAN_GROWTH_MIB[FAST] * 1024, two
+    assert two["peak_kib"] < PROCESS_BUDGET_MIB[FAST] * 1024, two
