@@ -42,6 +42,8 @@ BATCH_BYTES = 2 * 1024 * 1024
 # Small chunks are fetched together when at most this much lies between them (pyarrow's pre-buffer: 8 KiB).
 HOLE_BYTES = 64 * 1024
 PROTOCOL = "dataset"
+# DuckDB's virtual column of a row's position in the file, which cuts a scan into parts (read_parquet's option).
+ROW_NUMBER = "file_row_number"
 # DuckDB's Arrow type for each Arrow type it reads back exactly (after the cast to the file's type).
 _EXACT = (
     pa.types.is_integer,
@@ -75,8 +77,8 @@ def suits(metadata: pq.FileMetaData, schema: pa.Schema, plan: ScanPlan, *, prune
     if not pruned and any(mask is not None and not mask.true_count for mask in plan.masks.values()):
         return False  # the count pass found row groups without a match: pyarrow skips them, DuckDB would not
     names = [name.casefold() for name in schema.names]
-    if len(set(names)) != len(names) or "" in names:
-        return False  # DuckDB's identifiers are case-insensitive, and an empty one is not one
+    if len(set(names)) != len(names) or "" in names or ROW_NUMBER in names:
+        return False  # DuckDB's identifiers are case-insensitive, an empty one is not one, and one is DuckDB's own
     # A column stored as a dictionary, a timestamp, a decimal... would come back as another type.
     if not all(_is(field.type, _EXACT) for field in plan.output_schema):
         return False
@@ -88,45 +90,70 @@ def _is(data_type: pa.DataType, tests: tuple[Any, ...]) -> bool:
 
 
 class Scan:
-    """One DuckDB scan of a plan: iterate it (once) for the batches; :meth:`cancel` stops it from another thread.
+    """One DuckDB scan of a plan: iterate :meth:`part` for the batches of each part of the file (several at once,
+    from different threads, each one query on its own cursor of one connection); :meth:`cancel` stops them from
+    another thread; :meth:`close` once no part is iterated any more.
 
-    Iterating yields the plan's matching rows, projected, in file order, as batches of ``batch_rows`` rows (the
-    last fewer). Errors come out as the pyarrow path's: the source's own (SourceChanged, SourceUnavailable...) as
-    the reader raised them, anything else a read raised as itself, DuckDB running out of memory as MemoryError,
-    and what DuckDB cannot decode as CorruptSource; an error in the query or the configuration stays DuckDB's own
-    (an internal error). Cancelled, reads fail at once and iterating ends without an error.
+    A part yields the plan's matching rows in its rows of the file, projected, in file order, as batches of
+    ``batch_rows`` rows (the last fewer). Errors come out as the pyarrow path's: the source's own (SourceChanged,
+    SourceUnavailable...) as the reader raised them, anything else a read raised as itself, DuckDB running out of
+    memory as MemoryError, and what DuckDB cannot decode as CorruptSource; an error in the query or the
+    configuration stays DuckDB's own (an internal error). Cancelled, reads fail at once and parts end without an
+    error.
     """
 
-    def __init__(self, readable: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan, threads: int, batch_rows: int):
+    def __init__(self, readable: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan, parts: int, batch_rows: int):
+        """``parts``: how many parts are read at once (the buffers are sized for them)."""
         columns = set(plan.output_schema.names) | {column for column, _ in plan.filters}
-        self.files = _Files.of(readable, metadata, columns, threads)
+        self.files = _Files.of(readable, metadata, columns, parts)
         self.plan = plan
-        self.threads = max(1, threads)
+        self.parts = max(1, parts)
         self.batch_rows = batch_rows
         self._connection: Any = None
+        self._idle: list[Any] = []  # cursors no part is reading through
+        self._busy: list[Any] = []
+        self._closed = False
         self._lock = threading.Lock()
 
     def cancel(self) -> None:
-        """Stop the scan: every read from now on fails, and a query running is interrupted."""
+        """Stop the scan: every read from now on fails, and the queries running are interrupted."""
         with self._lock:
             self.files.cancelled = True
-            if self._connection is not None:
-                self._connection.interrupt()
+            for cursor in self._busy:
+                cursor.interrupt()
+
+    def close(self) -> None:
+        """Close the connection, now if no part is running, else when the last one ends; no part starts after."""
+        with self._lock:
+            self._closed = True
+            self._close_if_idle()
+
+    def _close_if_idle(self) -> None:  # call with the lock held
+        if self._closed and not self._busy and self._connection is not None:
+            for cursor in self._idle:
+                cursor.close()
+            self._connection.close()
+            self._connection, self._idle = None, []
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return self._batches()
+        return self.part(None)
 
-    def _batches(self) -> Generator[pa.RecordBatch, None, None]:
+    def part(self, rows: tuple[int, int] | None) -> Generator[pa.RecordBatch, None, None]:
+        """The batches of the file's rows ``[first, end)``, or of the whole file for None."""
         import duckdb  # noqa: PLC0415  # only on this path: with the first connection 46 MB and 0.1 s, kept once paid
 
         schema = self.plan.output_schema
+        cursor: Any = None
         try:
             with self._lock:
-                if self.files.cancelled:
+                if self.files.cancelled or self._closed:
                     return
-                self._connection = _connect(duckdb, self.threads, self.files)
-            query, params = _query(self.plan)
-            reader = self._connection.sql(query, params=params).to_arrow_reader(self.batch_rows)
+                if self._connection is None:
+                    self._connection, self._idle = _connect(duckdb, self.files, self.parts)
+                cursor = self._idle.pop()  # IndexError: more parts at once than the scan was made for
+                self._busy.append(cursor)
+            query, params = _query(self.plan, rows)
+            reader = cursor.sql(query, params=params).to_arrow_reader(self.batch_rows)
             try:
                 for batch in reader:
                     if batch.num_rows:
@@ -143,9 +170,10 @@ class Scan:
             raise translated from error
         finally:
             with self._lock:
-                if self._connection is not None:
-                    self._connection.close()
-                    self._connection = None
+                if cursor is not None:
+                    self._busy.remove(cursor)
+                    self._idle.append(cursor)
+                self._close_if_idle()
 
     def _translated(self, duckdb: Any, error: Exception) -> BaseException:
         if self.files.failure is not None:
@@ -159,11 +187,14 @@ class Scan:
         return CorruptSource("The dataset's file is not a readable Parquet file.")
 
 
-def _connect(duckdb: Any, threads: int, files: _Files) -> Any:
-    """A fresh in-memory connection that may read only ``files``' one file, configured and then locked."""
+def _connect(duckdb: Any, files: _Files, sessions: int) -> tuple[Any, list[Any]]:
+    """A fresh in-memory connection that may read only ``files``' one file, and ``sessions`` cursors on it,
+    configured and then locked. A query runs on one thread, the one fetching its batches: several parts are read at
+    once on as many cursors (a cursor's session settings are its own: each is set before the lock).
+    """
     connection = duckdb.connect(
         config={
-            "threads": threads,
+            "threads": 1,
             "preserve_insertion_order": True,  # rows in file order, whatever the threads
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
@@ -172,28 +203,33 @@ def _connect(duckdb: Any, threads: int, files: _Files) -> Any:
     try:
         # Read page by page through ChunkFile's buffers (DuckDB's default prefetches whole row groups: 270 MB of
         # one 1M-row group's geometry), and keep nothing between requests: each reads its own pinned version.
-        connection.execute("SET disable_parquet_prefetching = true")
-        connection.execute("SET enable_external_file_cache = false")
-        # What it runs ahead of the consumer: a batch (its default, 10 MiB, read far past sparse matches).
-        connection.execute(f"SET streaming_buffer_size = '{BATCH_BYTES}B'")
-        connection.execute(f"SET max_streaming_buffer_size = '{BATCH_BYTES}B'")
+        connection.execute("SET GLOBAL disable_parquet_prefetching = true")
+        connection.execute("SET GLOBAL enable_external_file_cache = false")
         connection.register_filesystem(files.filesystem())
+        cursors = [connection.cursor() for _ in range(max(1, sessions))]
+        for cursor in cursors:
+            # What a query runs ahead of its consumer: a batch (its default, 10 MiB, read far past sparse matches).
+            cursor.execute(f"SET streaming_buffer_size = '{BATCH_BYTES}B'")
+            cursor.execute(f"SET max_streaming_buffer_size = '{BATCH_BYTES}B'")
         # The one file it may read; no other file, no extension (nor its download), no settings changed after this.
-        connection.execute(f"SET allowed_paths = ['{PROTOCOL}://source.parquet']")
-        connection.execute("SET enable_external_access = false")
-        connection.execute("SET lock_configuration = true")
+        connection.execute(f"SET GLOBAL allowed_paths = ['{PROTOCOL}://source.parquet']")
+        connection.execute("SET GLOBAL enable_external_access = false")
+        connection.execute("SET GLOBAL lock_configuration = true")
     except BaseException:
         connection.close()
         raise
-    return connection
+    return connection, cursors
 
 
-def _query(plan: ScanPlan) -> tuple[str, list[Any]]:
-    """``SELECT "a", "b" FROM read_parquet(...) WHERE "c" IN (?, ?)``: every name quoted, every value a parameter.
+def _query(plan: ScanPlan, rows: tuple[int, int] | None = None) -> tuple[str, list[Any]]:
+    """``SELECT "a", "b" FROM read_parquet(...) WHERE "c" IN (?, ?)``: every name quoted, every value a parameter;
+    with ``rows``, only the file's rows ``[first, end)`` (DuckDB then skips the row groups outside them).
 
     >>> plan = ScanPlan(pa.schema([("name", pa.string())]), [("org", pa.array([7, 8]))], 1, [0])
     >>> _query(plan)
     ('SELECT "name" FROM read_parquet(\\'dataset://source.parquet\\') WHERE "org" IN (?, ?)', [7, 8])
+    >>> _query(plan, (0, 10))[0].split(" WHERE ")[1], _query(plan, (0, 10))[1]
+    ('"org" IN (?, ?) AND file_row_number >= ? AND file_row_number < ?', [7, 8, 0, 10])
     """
     columns = ", ".join(_quoted(name) for name in plan.output_schema.names)
     conditions = []
@@ -201,9 +237,14 @@ def _query(plan: ScanPlan) -> tuple[str, list[Any]]:
     for column, values in plan.filters:
         conditions.append(f"{_quoted(column)} IN ({', '.join('?' * len(values))})")
         params.extend(values.to_pylist())
+    options = ""
+    if rows is not None:  # a virtual column (suits refuses a file with a column of that name)
+        options = ", file_row_number = true"
+        conditions.append(f"{ROW_NUMBER} >= ? AND {ROW_NUMBER} < ?")
+        params.extend(rows)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     # Names are the file's own, quoted (a quote in one doubled); values are parameters, never in the text.
-    query = f"SELECT {columns} FROM read_parquet('{PROTOCOL}://source.parquet'){where}"  # noqa: S608  # nosec B608
+    query = f"SELECT {columns} FROM read_parquet('{PROTOCOL}://source.parquet'{options}){where}"  # noqa: S608  # nosec B608
     return query, params
 
 

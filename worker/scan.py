@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Collection, Generator, Iterator, Mapping
+from collections.abc import Collection, Generator, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -68,13 +68,13 @@ _PARQUET_ERRORS = (pa.ArrowException, OSError)
 # wait. Measured on 1M-row groups, two at once: 10% filter 2.6 s with 16 MiB ahead, 1.7 s with 64 MiB, at +20 MB
 # (full export +100 MB); one at a time, the second batch ahead is only there to overlap decoding and encoding.
 ROW_GROUPS_AT_ONCE = process_at_once()
-# DuckDB decodes on one thread (the encoder has the other core) unless the result is small: with two, keeping rows
-# in file order made it hold results that grew with the dataset (1M → 3M rows of 50k-row groups, half of them
-# matching: 236 → 327 MiB above the warm-up, against 132 → 140 MiB with one; tests/worker/test_scan.py). What it
-# holds is at most the result, so in the two-at-once profile a result of at most DUCKDB_PARALLEL_BYTES decoded
-# (known from the count pass's masks, or from the row groups' sizes) gets two threads: on the benchmark's unsorted
-# file a 1% filter (21k rows, 15 MB) takes 0.9 s instead of 1.1 s (docs/performance.md).
-DUCKDB_PARALLEL_BYTES = 32 * 1024 * 1024
+# DuckDB's scan is one query per row group read at once (ROW_GROUPS_AT_ONCE), over consecutive parts of the file,
+# each on one DuckDB thread, in file order, at most DUCKDB_AHEAD_BYTES ahead of the encoder (a part after the first
+# runs ahead while the encoder has the first). One query on two DuckDB threads instead held results that grew with
+# the dataset to keep the file's order (1M → 3M rows of 50k-row groups, half matching: 236 → 327 MiB above the
+# warm-up). Two parts with 32 MiB ahead: unsorted 10pct in-process 1.09 s at 337 MB, with 64 MiB 1.05 s at 384 MB; 1M
+# against 2M rows half matching, 173-186 MiB against 206-236 MiB above the warm-up. Eight parts of the 2M rows
+# went up to 292 MiB (what a part's query leaves behind was not found), so no more parts than queries at once.
 # Which decoder reads a filtered scan statistics cannot narrow down (worker/duckscan.py): "auto" (DuckDB where it
 # gives exactly pyarrow's rows), "pyarrow" (never DuckDB: for comparison, or should it misbehave), or "duckdb"
 # (also where statistics pruned row groups: for measurement). Anything else is an init error.
@@ -83,6 +83,7 @@ DECODER = os.environ.get("SCAN_DECODER", "").strip() or "auto"
 if DECODER not in DECODERS:
     raise ValueError(f"SCAN_DECODER must be one of {', '.join(DECODERS)}, not {DECODER!r}")
 AHEAD_BYTES = (8 if ROW_GROUPS_AT_ONCE > 1 else 2) * BATCH_BYTES
+DUCKDB_AHEAD_BYTES = min(AHEAD_BYTES, 4 * BATCH_BYTES)
 
 
 class ParquetSource(pq.ParquetFile):
@@ -155,9 +156,9 @@ def _duckdb_reader(parquet_file: ParquetSource, plan: ScanPlan) -> RangeReader |
 def _duckdb_batches(
     reader: RangeReader, metadata: pq.FileMetaData, plan: ScanPlan
 ) -> Generator[pa.RecordBatch, None, None]:
-    """DuckDB's scan on a background thread, at most :data:`AHEAD_BYTES` of batches ahead of the encoder; closed
+    """DuckDB's scan on background threads: up to :data:`ROW_GROUPS_AT_ONCE` queries at once over consecutive parts
+    of the file (:func:`row_ranges`), each at most :data:`DUCKDB_AHEAD_BYTES` of batches ahead of the encoder; closed
     early, the scan is cancelled first (DuckDB would otherwise read on until its batch is full)."""
-    masks = dict(plan.masks)
     plan.masks.clear()  # DuckDB filters by itself
     plan.stats.decoder = "duckdb"
     # DuckDB reports no progress: it reads every kept row group's filter columns, counted when it starts.
@@ -165,35 +166,48 @@ def _duckdb_batches(
     plan.stats.count(row_groups_read=len(row_groups), rows_read=sum(group.num_rows for group in row_groups))
     names = plan.output_schema.names
     rows = batch_rows(metadata, plan.row_groups, names, duckscan.BATCH_BYTES)
-    plan.stats.decoder_threads = duckdb_threads(metadata, plan, masks)
+    parts = row_ranges(metadata, plan.row_groups, ROW_GROUPS_AT_ONCE)
+    plan.stats.decoder_threads = len(parts)
     scan = duckscan.Scan(reader, metadata, plan, plan.stats.decoder_threads, rows)
-    batches = prefetched_in_order([scan.__iter__], window=1, budget=AHEAD_BYTES, cost=_batch_bytes)
+    makers = [functools.partial(scan.part, part) for part in parts]
+    batches = prefetched_in_order(
+        makers, window=plan.stats.decoder_threads, budget=DUCKDB_AHEAD_BYTES, cost=_batch_bytes
+    )
     try:
         for batch in batches:  # noqa: UP028  # `yield from` would close `batches` (and wait for it) before cancelling
             yield batch
     finally:
         scan.cancel()
         close_iterator(batches)
+        scan.close()
 
 
-def duckdb_threads(
-    metadata: pq.FileMetaData, plan: ScanPlan, masks: Mapping[int, pa.BooleanArray | None] | None = None
-) -> int:
-    """DuckDB's threads for ``plan``: :data:`ROW_GROUPS_AT_ONCE` when its result is at most
-    :data:`DUCKDB_PARALLEL_BYTES` decoded, else one. A row group's share of the result is its decoded output
-    columns times the fraction of its rows the count pass's mask keeps (in ``masks``, default ``plan.masks``),
-    all of them when it was not counted.
+def row_ranges(metadata: pq.FileMetaData, row_groups: list[int], parts: int) -> list[tuple[int, int] | None]:
+    """The file's rows ``[first, end)`` cut at row-group starts into at most ``parts`` consecutive parts of about
+    the same rows, together holding the kept ``row_groups``; ``[None]`` (the whole file) for one part.
+
+    >>> md = pq.ParquetFile(pa.BufferReader(_tiny_file(rows=10, group=2))).metadata
+    >>> row_ranges(md, [0, 1, 2, 3, 4], 2), row_ranges(md, [1, 3], 4), row_ranges(md, [0, 1], 1)
+    ([(0, 6), (6, 10)], [(2, 6), (6, 8)], [None])
     """
-    if ROW_GROUPS_AT_ONCE == 1:
-        return 1
-    masks = plan.masks if masks is None else masks
-    names = plan.output_schema.names
-    result = 0.0
-    for index in plan.row_groups:
-        _, decoded, rows = _projected_size(metadata.row_group(index), names)
-        mask = masks.get(index)
-        result += decoded if mask is None or not rows else decoded * mask.true_count / rows
-    return ROW_GROUPS_AT_ONCE if result <= DUCKDB_PARALLEL_BYTES else 1
+    if parts <= 1 or len(row_groups) <= 1:
+        return [None]
+    starts = [0]
+    for index in range(metadata.num_row_groups):
+        starts.append(starts[-1] + metadata.row_group(index).num_rows)
+    first, end = starts[row_groups[0]], starts[row_groups[-1] + 1]
+    cuts = [first]
+    for index in row_groups[1:]:
+        # Cut before a kept row group once the part so far holds its share of the rows.
+        if len(cuts) < parts and starts[index] - cuts[-1] >= (end - first) / parts:
+            cuts.append(starts[index])
+    return [(low, high) for low, high in zip(cuts, [*cuts[1:], end], strict=True)]
+
+
+def _tiny_file(rows: int, group: int) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table({"a": range(rows)}), sink, row_group_size=group)
+    return bytes(sink.getvalue())
 
 
 def _batch_bytes(batch: pa.RecordBatch) -> int:

@@ -1,8 +1,7 @@
 """Deterministic planning-like Parquet datasets for tests, built with Arrow compute (fast even at 1M rows).
 
 Rows are numbered from 0; row ``i`` has ``entity = ENTITY_BASE + i`` and belongs to organisation
-``ORGANISATION_BASE + i // rows_per_organisation``, so files are sorted by ``organisation-entity``; or, given
-``organisations``, to ``ORGANISATION_BASE + i % organisations``: every organisation in every row group.
+``ORGANISATION_BASE + i // rows_per_organisation``, so files are sorted by ``organisation-entity``.
 """
 
 from __future__ import annotations
@@ -48,19 +47,14 @@ def _digits(array: pa.Array[Any]) -> pa.Array[Any]:
     return pc.cast(array, pa.string())
 
 
-def planning_table(rows: int, *, start: int = 0, rows_per_organisation: int = 1000, organisations: int = 0) -> pa.Table:
+def planning_table(rows: int, *, start: int = 0, rows_per_organisation: int = 1000) -> pa.Table:
     """Rows ``start .. start+rows-1`` of the planning-like dataset (see module docstring for the numbering).
 
-    Example: ``planning_table(2, rows_per_organisation=1)["organisation-entity"]`` → ``[600000, 600001]``;
-    ``planning_table(3, organisations=2)["organisation-entity"]`` → ``[600000, 600001, 600000]``.
+    Example: ``planning_table(2, rows_per_organisation=1)["organisation-entity"]`` → ``[600000, 600001]``.
     """
     index = pa.array(range(start, start + rows), pa.int64())
     entity = pc.add(index, ENTITY_BASE)
-    if organisations:  # i % organisations
-        group = pc.subtract(index, pc.multiply(pc.divide(index, organisations), organisations))
-    else:
-        group = pc.divide(index, rows_per_organisation)
-    organisation = pc.add(group, ORGANISATION_BASE)
+    organisation = pc.add(pc.divide(index, rows_per_organisation), ORGANISATION_BASE)
     x, y = _digits(pc.add(pc.multiply(pc.bit_wise_and(index, 1023), 7), 100_000)), _digits(pc.add(index, 200_000))
     polygon = _text("POLYGON((0.", x, " 51.", y, ", 0.", y, " 51.", x, ", 0.", x, " 51.", x, ", 0.", x, " 51.", y, "))")
     day = pc.bit_wise_and(index, 4095)
@@ -94,15 +88,12 @@ def parquet_bytes(table: pa.Table, *, row_group_size: int) -> bytes:
     return sink.getvalue()
 
 
-def write_planning_file(
-    path: Path, rows: int, *, row_group_size: int, rows_per_organisation: int = 1000, organisations: int = 0
-) -> Path:
+def write_planning_file(path: Path, rows: int, *, row_group_size: int, rows_per_organisation: int = 1000) -> Path:
     """Write ``rows`` planning-like rows to ``path``, one row group at a time (the writer's memory stays small)."""
     with pq.ParquetWriter(path, SCHEMA) as writer:
         for start in range(0, rows, row_group_size):
-            size = min(row_group_size, rows - start)
             chunk = planning_table(
-                size, start=start, rows_per_organisation=rows_per_organisation, organisations=organisations
+                min(row_group_size, rows - start), start=start, rows_per_organisation=rows_per_organisation
             )
             writer.write_table(chunk, row_group_size=row_group_size)
     return path

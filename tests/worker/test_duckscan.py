@@ -180,15 +180,18 @@ def test_scan_decoder_pyarrow_keeps_duckdb_out(folder: Path, monkeypatch: pytest
     assert not Decoded(LocalSource(folder), "shuffled", f"organisation-entity={ORG}", monkeypatch, "pyarrow").by_duckdb
 
 
+@pytest.mark.parametrize(("at_once", "requests"), [(1, 5), (2, 8)])
 def test_duckdb_reads_the_file_once_in_buffers(
-    folder: Path, shuffled_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+    folder: Path, shuffled_bytes: bytes, at_once: int, requests: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", at_once)
     chosen = Decoded(LocalSource(folder), "shuffled", f"organisation-entity={ORG}", monkeypatch, "auto")
     assert chosen.by_duckdb
-    # The pyarrow path's footer read (64 KiB), DuckDB's (the footer's range), then every chunk once: the 791 KB
-    # file's small chunks coalesced into two reads (the filter column's row group on, and what comes before it).
+    # The pyarrow path's footer read (64 KiB), DuckDB's (the footer's range, kept for the second half's query),
+    # then every chunk once: the 791 KB file's small chunks coalesced into two reads (the filter column's row group
+    # on, and what comes before it), or, two halves at once, up to two more where each half's query begins.
     assert chosen.reader.bytes_read < len(shuffled_bytes) + 2 * 65_536
-    assert chosen.reader.requests <= 5
+    assert chosen.reader.requests <= requests
 
 
 def test_s3_reads_go_through_the_pinned_reader(
@@ -270,11 +273,14 @@ def sparse_after(rows: int, dense: int, every: int) -> pa.Table:
     return replaced(table, "quality", pa.array(["some" if hit else "usable" for hit in some]))
 
 
+@pytest.mark.parametrize("at_once", [1, 2])
 def test_closing_early_cancels_the_scan(
-    tmp_path: Path, opened: list[RangeReader], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, opened: list[RangeReader], at_once: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 9,000 dense matches: the first batch (8,157 rows) soon, the second only at the file's end, which DuckDB
-    # would read on to unless cancelled. Reads of 64 KiB taking 10 ms each, as from S3.
+    # would read on to unless cancelled. Reads of 64 KiB taking 10 ms each, as from S3. Two at once, the second
+    # half's query runs ahead (its matches are sparse: it may read all of its half), and is cancelled too.
+    monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", at_once)
     monkeypatch.setattr(duckscan, "STREAM_BYTES", 64 * 1024)
     (tmp_path / "sparse.parquet").write_bytes(parquet_bytes(sparse_after(100_000, 9_000, GROUP), row_group_size=GROUP))
     size = (tmp_path / "sparse.parquet").stat().st_size
@@ -287,20 +293,24 @@ def test_closing_early_cancels_the_scan(
     at_close = reader.bytes_read
     time.sleep(0.2)
     assert reader.bytes_read == at_close  # nothing read after the close returned
-    assert at_close - at_first_batch <= 2 * 64 * 1024 + 1024  # at most the read in flight, not the file's rest
-    assert at_close < size
     assert threading.active_count() == threads
+    if at_once == 1:
+        assert at_close - at_first_batch <= 2 * 64 * 1024 + 1024  # at most the read in flight, not the file's rest
+        assert at_close < size
 
 
+@pytest.mark.parametrize("at_once", [1, 2])
 def test_a_source_failing_midway_fails_the_scan_as_it_said(
-    tmp_path: Path, opened: list[RangeReader], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, opened: list[RangeReader], at_once: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", at_once)
     monkeypatch.setattr(duckscan, "STREAM_BYTES", 64 * 1024)  # reads of 64 KiB: a failure after many of them
     table = planning_table(100_000, rows_per_organisation=100).take([(i * 7919) % 100_000 for i in range(100_000)])
     (tmp_path / "big.parquet").write_bytes(parquet_bytes(table, row_group_size=GROUP))
     source = BreakingSource(tmp_path, budget=(tmp_path / "big.parquet").stat().st_size * 3 // 5)
     batches, reader = scan_batches(source, "big", "quality=some", opened)
-    assert next(batches).num_rows > 0
+    if at_once == 1:  # two at once, the second half's reads may use the budget up before the first batch is out
+        assert next(batches).num_rows > 0
     with pytest.raises(SourceChanged, match="replaced while it was being read"):
         list(batches)
     assert reader.requests > 20
@@ -347,35 +357,44 @@ def test_after_the_count_pass_duckdb_decodes_only_if_every_row_group_matches(
 
 
 @pytest.mark.parametrize(
-    ("at_once", "limit", "counted", "threads"),
+    ("at_once", "parts"),
     [
-        pytest.param(1, 10**9, True, 1, id="one-at-once-profile"),
-        pytest.param(2, 10**9, False, 2, id="small-file"),
-        pytest.param(2, "counted", True, 2, id="counted-result-fits"),
-        pytest.param(2, "counted", False, 1, id="uncounted-file-does-not-fit"),
-        pytest.param(2, "under-counted", True, 1, id="counted-result-does-not-fit"),
+        (1, [None]),  # one query, the whole file
+        (2, [(0, 2 * GROUP), (2 * GROUP, ROWS)]),  # halves, cut at row groups
+        (3, [(0, 2 * GROUP), (2 * GROUP, ROWS)]),  # thirds of four row groups: the first part takes two, then half
     ],
 )
-def test_duckdb_gets_two_threads_only_for_a_result_known_to_be_small(  # noqa: PLR0917  # pytest passes them
-    folder: Path, at_once: int, limit: int | str, counted: bool, threads: int, monkeypatch: pytest.MonkeyPatch
+def test_duckdb_reads_parts_of_the_file_at_once_each_byte_once(
+    folder: Path,
+    shuffled_bytes: bytes,
+    at_once: int,
+    parts: list[tuple[int, int] | None],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", at_once)
-    source = LocalSource(folder)
-    with contextlib.closing(source.open(source.stat("shuffled"))) as reader:
-        parquet = open_parquet(reader)
-        request = parse_request("GET", "/shuffled.csv", f"organisation-entity={ORG}")  # 100 rows of 10,000
-        plan = plan_scan(parquet, request)
-        whole = sum(
-            scan._projected_size(parquet.metadata.row_group(i), plan.output_schema.names)[1] for i in plan.row_groups
-        )
-        result = whole * 100 // ROWS  # the matching rows' share (every row the same width, give or take)
-        # Between the result and the whole file, or just under the result.
-        bound = {"counted": whole // 2, "under-counted": result // 2}.get(str(limit), limit)
-        monkeypatch.setattr(scan, "DUCKDB_PARALLEL_BYTES", bound)
-        if counted:
-            count_matching(parquet, plan)
-        rows = sum(batch.num_rows for batch in execute(parquet, plan, request))
-    assert (rows, plan.stats.decoder, plan.stats.decoder_threads) == (100, "duckdb", threads)
+    queries: list[tuple[int, int] | None] = []
+    part = duckscan.Scan.part
+
+    def recorded(self: duckscan.Scan, rows: tuple[int, int] | None) -> Iterator[pa.RecordBatch]:
+        queries.append(rows)
+        return part(self, rows)
+
+    monkeypatch.setattr(duckscan.Scan, "part", recorded)
+    by_pyarrow, chosen = both(LocalSource(folder), "shuffled", f"organisation-entity={ORG},{ORG + 1}", monkeypatch)
+    assert chosen.table.equals(by_pyarrow.table)
+    assert chosen.plan.stats.decoder_threads == len(parts)
+    assert sorted(queries, key=str) == parts
+    assert chosen.reader.bytes_read < len(shuffled_bytes) + 2 * 65_536  # the footer twice, every chunk once
+
+
+def test_a_column_named_as_duckdbs_row_number_stays_with_pyarrow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = SHUFFLED.append_column("File_Row_Number", pa.array(range(ROWS)))
+    (tmp_path / "numbered.parquet").write_bytes(parquet_bytes(table, row_group_size=GROUP))
+    by_pyarrow, chosen = both(LocalSource(tmp_path), "numbered", f"organisation-entity={ORG}", monkeypatch)
+    assert not chosen.by_duckdb
+    assert chosen.table.equals(by_pyarrow.table)
 
 
 @settings(max_examples=200, deadline=None)

@@ -477,7 +477,8 @@ def test_peak_rss_when_duckdb_decodes_does_not_grow_with_the_row_group(tmp_path:
     assert result["peak_kib"] < PROCESS_BUDGET_MIB[at_once] * 1024, result
 
 
-# DuckDB's memory must not grow with the dataset either: 50k-row groups, half the rows matching.
+# DuckDB's memory must not grow with the dataset either: 50k-row groups, half the rows matching (two at once: two
+# queries at once, over each half of the file, worker/scan.py).
 @pytest.mark.slow
 @pytest.mark.parametrize("at_once", PROFILES)
 def test_peak_rss_when_duckdb_decodes_does_not_grow_with_the_dataset(tmp_path: Path, at_once: int) -> None:
@@ -486,23 +487,7 @@ def test_peak_rss_when_duckdb_decodes_does_not_grow_with_the_dataset(tmp_path: P
     one = peak_rss(tmp_path, "one", at_once=at_once, query="quality=some")
     two = peak_rss(tmp_path, "two", at_once=at_once, query="quality=some")
     assert (one["rows"], two["rows"], one["duckdb"], two["duckdb"]) == (500_000, 1_000_000, True, True)
+    assert one["threads"] == two["threads"] == at_once
     print(f"peak RSS (KiB), DuckDB decoding, {at_once} at once: 1M rows {one}, 2M rows {two}")
     assert two["peak_kib"] - one["peak_kib"] < RSS_GROWTH_MIB * 1024, (one, two)
     assert two["peak_kib"] - two["before_kib"] < SCAN_GROWTH_MIB[at_once] * 1024, two
-
-
-# In the two-at-once profile a result of at most 32 MiB decoded gets two DuckDB threads (worker/scan.py
-# duckdb_threads), which may hold all of it to keep the file's order: what that costs must not grow with the dataset
-# either. One organisation in 16 in every 50k-row group: 62,500 and 125,000 rows (about 14 and 28 MiB decoded).
-@pytest.mark.slow
-def test_peak_rss_when_two_duckdb_threads_decode_a_small_result(tmp_path: Path) -> None:
-    for name, rows in (("one", 1_000_000), ("two", 2_000_000)):
-        write_planning_file(tmp_path / f"{name}.parquet", rows, row_group_size=50_000, organisations=16)
-    query = f"organisation-entity={ORGANISATION_BASE + 3}"
-    one = peak_rss(tmp_path, "one", at_once=FAST, query=query, count=True)
-    two = peak_rss(tmp_path, "two", at_once=FAST, query=query, count=True)
-    assert (one["rows"], two["rows"], one["threads"], two["threads"]) == (62_500, 125_000, 2, 2)
-    print(f"peak RSS (KiB), two DuckDB threads: 1M rows {one}, 2M rows {two}")
-    assert two["peak_kib"] - one["peak_kib"] < RSS_GROWTH_MIB * 1024, (one, two)
-    assert two["peak_kib"] - two["before_kib"] < SCAN_GROWTH_MIB[FAST] * 1024, two
-    assert two["peak_kib"] < PROCESS_BUDGET_MIB[FAST] * 1024, two
