@@ -29,7 +29,7 @@ class ScanStats:
     rows_out: int = 0
     batches_out: int = 0
     decoder: str = "pyarrow"  # or "duckdb" (worker/duckscan.py)
-    decoder_threads: int = 0  # DuckDB's threads (worker/scan.py duckdb_threads); 0 when pyarrow decoded
+    decoder_threads: int = 0  # DuckDB's queries at once, one thread each (worker/scan.py); 0 when pyarrow decoded
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, **deltas: int) -> None:

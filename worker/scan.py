@@ -72,9 +72,9 @@ ROW_GROUPS_AT_ONCE = process_at_once()
 # each on one DuckDB thread, in file order, at most DUCKDB_AHEAD_BYTES ahead of the encoder (a part after the first
 # runs ahead while the encoder has the first). One query on two DuckDB threads instead held results that grew with
 # the dataset to keep the file's order (1M → 3M rows of 50k-row groups, half matching: 236 → 327 MiB above the
-# warm-up). Two parts with 32 MiB ahead: unsorted 10pct in-process 1.09 s at 337 MB, with 64 MiB 1.05 s at 384 MB; 1M
-# against 2M rows half matching, 173-186 MiB against 206-236 MiB above the warm-up. Eight parts of the 2M rows
-# went up to 292 MiB (what a part's query leaves behind was not found), so no more parts than queries at once.
+# warm-up). Two parts with 32 MiB ahead: unsorted 10pct in-process 1.09 s at 337 MB (64 MiB: 1.05 s at 384 MB);
+# 1M and 2M rows half matching, 173-186 MiB above the warm-up (64 MiB: 206-236). Eight parts of the 2M rows went
+# up to 292 MiB (what a part's query leaves behind was not found), so no more parts than queries at once.
 # Which decoder reads a filtered scan statistics cannot narrow down (worker/duckscan.py): "auto" (DuckDB where it
 # gives exactly pyarrow's rows), "pyarrow" (never DuckDB: for comparison, or should it misbehave), or "duckdb"
 # (also where statistics pruned row groups: for measurement). Anything else is an init error.
@@ -184,11 +184,9 @@ def _duckdb_batches(
 
 def row_ranges(metadata: pq.FileMetaData, row_groups: list[int], parts: int) -> list[tuple[int, int] | None]:
     """The file's rows ``[first, end)`` cut at row-group starts into at most ``parts`` consecutive parts of about
-    the same rows, together holding the kept ``row_groups``; ``[None]`` (the whole file) for one part.
-
-    >>> md = pq.ParquetFile(pa.BufferReader(_tiny_file(rows=10, group=2))).metadata
-    >>> row_ranges(md, [0, 1, 2, 3, 4], 2), row_ranges(md, [1, 3], 4), row_ranges(md, [0, 1], 1)
-    ([(0, 6), (6, 10)], [(2, 6), (6, 8)], [None])
+    the same rows, together holding the kept ``row_groups``; ``[None]`` (the whole file) for one part. Example:
+    five row groups of 2 rows, all kept, in two parts → ``[(0, 6), (6, 10)]``; only the second and fourth, in up
+    to four → ``[(2, 6), (6, 8)]``.
     """
     if parts <= 1 or len(row_groups) <= 1:
         return [None]
@@ -202,12 +200,6 @@ def row_ranges(metadata: pq.FileMetaData, row_groups: list[int], parts: int) -> 
         if len(cuts) < parts and starts[index] - cuts[-1] >= (end - first) / parts:
             cuts.append(starts[index])
     return [(low, high) for low, high in zip(cuts, [*cuts[1:], end], strict=True)]
-
-
-def _tiny_file(rows: int, group: int) -> bytes:
-    sink = pa.BufferOutputStream()
-    pq.write_table(pa.table({"a": range(rows)}), sink, row_group_size=group)
-    return bytes(sink.getvalue())
 
 
 def _batch_bytes(batch: pa.RecordBatch) -> int:

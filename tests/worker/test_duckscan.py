@@ -387,6 +387,16 @@ def test_duckdb_reads_parts_of_the_file_at_once_each_byte_once(
     assert chosen.reader.bytes_read < len(shuffled_bytes) + 2 * 65_536  # the footer twice, every chunk once
 
 
+def test_row_ranges_cut_the_file_at_row_group_starts() -> None:
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"a": range(10)}), sink, row_group_size=2)  # five row groups of two rows
+    metadata = pq.read_metadata(io.BytesIO(sink.getvalue()))
+    assert scan.row_ranges(metadata, [0, 1, 2, 3, 4], 2) == [(0, 6), (6, 10)]
+    assert scan.row_ranges(metadata, [0, 1, 2, 3, 4], 5) == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]
+    assert scan.row_ranges(metadata, [1, 3], 4) == [(2, 6), (6, 8)]  # the row group between: DuckDB prunes it
+    assert scan.row_ranges(metadata, [0, 1, 2, 3, 4], 1) == scan.row_ranges(metadata, [4], 2) == [None]
+
+
 def test_a_column_named_as_duckdbs_row_number_stays_with_pyarrow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -519,6 +529,34 @@ def test_a_cancelled_handle_serves_no_read_not_even_from_its_buffer() -> None:
     files.cancelled = True
     with pytest.raises(duckscan.Cancelled):
         handle.read(10)
+
+
+def test_every_cursor_may_read_only_the_pinned_file_and_change_no_setting(shuffled_bytes: bytes) -> None:
+    import duckdb  # as worker/duckscan.py does: on the DuckDB path only
+
+    metadata = pq.read_metadata(io.BytesIO(shuffled_bytes))
+    files = duckscan._Files.of(BytesReader(shuffled_bytes), metadata, set(SHUFFLED.column_names), 2)
+    connection, cursors = duckscan._connect(duckdb, files, 2)
+    try:
+        for cursor in [*cursors, connection]:
+            rows = cursor.sql("SELECT count(*) FROM read_parquet('dataset://source.parquet')").fetchall()
+            assert rows == [(ROWS,)]
+            assert cursor.sql("SELECT current_setting('disable_parquet_prefetching')").fetchall() == [(True,)]
+            for statement in (
+                "SET enable_external_access = true",
+                "SET GLOBAL allowed_paths = ['/etc/passwd']",
+                "SET disable_parquet_prefetching = false",
+                f"SET streaming_buffer_size = '{100 * duckscan.BATCH_BYTES}B'",
+            ):
+                with pytest.raises(duckdb.Error):
+                    cursor.execute(statement)
+            with pytest.raises(duckdb.PermissionException):
+                cursor.sql("SELECT * FROM read_csv('/etc/passwd')").fetchall()
+        for cursor in cursors:  # the session setting each cursor was given before the lock
+            setting = cursor.sql("SELECT current_setting('streaming_buffer_size')").fetchall()
+            assert setting == [("2.0 MiB",)]
+    finally:
+        connection.close()
 
 
 def test_an_unknown_scan_decoder_is_an_init_error() -> None:
