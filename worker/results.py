@@ -16,10 +16,10 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from edge.canonical import cache_key_digest
 
@@ -118,22 +118,18 @@ class LocalResultStore:
         path = self._path(name)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
         except OSError as error:
             raise StoreError(f"cannot create a result file ({error.strerror})") from error
         size = 0
         try:
-            with os.fdopen(handle, "wb") as out:
+            with _replacing(path) as out:
                 for chunk in chunks:
                     out.write(chunk)
                     size += len(chunk)
-            _write_atomically(path.with_name(name + SIDECAR_SUFFIX), json.dumps(meta.headers()).encode())
-            os.replace(temporary, path)
+                with _replacing(path.with_name(name + SIDECAR_SUFFIX)) as sidecar:
+                    sidecar.write(json.dumps(meta.headers()).encode())
         except OSError as error:
             raise StoreError(f"cannot write a result file ({error.strerror})") from error
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
         return size
 
     def acquire(self, name: str, ttl: float) -> bool:
@@ -169,11 +165,14 @@ def _expired(lease: Path, ttl: float) -> bool:
         return True  # released in the meantime: try again
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[BinaryIO]:
+    """A temporary file beside ``path`` that replaces it once the block ends without an error (readers see the
+    old file or the whole new one, never part of it); removed if the block fails."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
+            yield out
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
