@@ -8,12 +8,7 @@ import re
 
 import pytest
 
-from tests.infra.conftest import Template, load_template, resources_of_type, translate
-
-
-@pytest.fixture(scope="module")
-def worker_cfn() -> Template:
-    return translate("worker")
+from tests.infra.conftest import Template, load_template, resources_of_type
 
 
 def test_no_function_url_or_permission_is_public(worker_cfn: Template) -> None:
