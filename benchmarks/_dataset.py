@@ -7,6 +7,7 @@ seeded NumPy generator and vectorised Arrow kernels, so 2M rows take seconds, no
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # imported from a script in benchmarks/: make the project importable
     sys.path.insert(0, str(ROOT))
 
+from dataset_downloads import optimise as optimise_module  # noqa: E402
 from dataset_downloads.optimise import optimise  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -126,12 +128,22 @@ def _cases(org_counts: dict[int, int], rows: int) -> tuple[dict[str, tuple[int, 
     return cases, matches
 
 
+def recipe(rows: int, row_group_rows: int) -> str:
+    """What the files are made from: this module's and the optimiser's code, the sizes and pyarrow's version. A
+    cached dataset made from another recipe is made again (a changed generator or optimiser, a new pyarrow)."""
+    made_by = [Path(__file__).read_bytes(), Path(optimise_module.__file__).read_bytes()]
+    made_by.append(f"{rows}/{row_group_rows}/{pa.__version__}".encode())
+    return hashlib.sha256(b"\0".join(made_by)).hexdigest()[:16]
+
+
 def generate(rows: int, row_group_rows: int = 100_000) -> Dataset:
-    """The cached dataset of ``rows`` rows, generating both layouts if missing (same seed → same bytes)."""
+    """The cached dataset of ``rows`` rows, generating both layouts if missing or made from another
+    :func:`recipe` (same recipe, same seed → same bytes)."""
     folder = CACHE / f"rows-{rows}"
     meta = folder / "cases.json"
-    if meta.exists() and (folder / "sorted.parquet").exists():
-        data = json.loads(meta.read_text())
+    made_from = recipe(rows, row_group_rows)
+    data = json.loads(meta.read_text()) if meta.exists() else {}
+    if data.get("recipe") == made_from and (folder / "sorted.parquet").exists():
         cases = {k: tuple(v) for k, v in data["cases"].items()}
         return Dataset(folder, rows, cases, {k: int(v) for k, v in data["matches"].items()})
     folder.mkdir(parents=True, exist_ok=True)
@@ -154,5 +166,5 @@ def generate(rows: int, row_group_rows: int = 100_000) -> Dataset:
         writer.close()
     optimise(unsorted, folder / "sorted.parquet", row_group_rows=row_group_rows)
     cases, matches = _cases(counts, rows)
-    meta.write_text(json.dumps({"cases": cases, "matches": matches}, indent=2))
+    meta.write_text(json.dumps({"recipe": made_from, "cases": cases, "matches": matches}, indent=2))
     return Dataset(folder, rows, cases, matches)
