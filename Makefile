@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/edge.py
 	$(BIN)/python benchmarks/compression.py
 	$(BIN)/python benchmarks/engines.py
+	$(BIN)/python benchmarks/warm.py
 	$(BIN)/python benchmarks/load.py --seconds 20 --clients 8
 
 load: $(STAMP)
