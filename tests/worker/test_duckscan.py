@@ -88,7 +88,7 @@ def test_duckdb_gives_the_pyarrow_paths_rows_in_file_order(
     monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", at_once)
     by_pyarrow, chosen = both(LocalSource(folder), "shuffled", query, monkeypatch)
     assert chosen.by_duckdb
-    assert chosen.plan.stats.decoder_threads == at_once  # a small result: two threads in the two-at-once profile
+    assert chosen.plan.stats.decoder_threads == at_once  # two at once: a query per half of the file
     assert not by_pyarrow.by_duckdb
     assert chosen.table.schema.equals(by_pyarrow.table.schema, check_metadata=True)
     assert chosen.table.equals(by_pyarrow.table)
@@ -361,7 +361,7 @@ def test_after_the_count_pass_duckdb_decodes_only_if_every_row_group_matches(
     [
         (1, [None]),  # one query, the whole file
         (2, [(0, 2 * GROUP), (2 * GROUP, ROWS)]),  # halves, cut at row groups
-        (3, [(0, 2 * GROUP), (2 * GROUP, ROWS)]),  # thirds of four row groups: the first part takes two, then half
+        (3, [(0, 2 * GROUP), (2 * GROUP, ROWS)]),  # three asked of four row groups: a part holds a third at least
     ],
 )
 def test_duckdb_reads_parts_of_the_file_at_once_each_byte_once(

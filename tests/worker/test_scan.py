@@ -363,8 +363,6 @@ def high_water_kib():
 # goes with them) happens before "before", so the difference is the scan and the encoder alone.
 __import__("worker.warmup").warmup.warm_up()
 before = high_water_kib()
-if sys.argv[5:] == ["count"]:  # the size estimate's count pass, as the handler runs it before a large result
-    __import__("worker.estimate").estimate.count_matching(parquet, plan)
 batches = execute(parquet, plan, request)
 rows = 0
 def counted():
@@ -391,11 +389,9 @@ PROCESS_BUDGET_MIB = {FRUGAL: 448, FAST: 576}
 BIG_ROW_GROUP = 100_000
 
 
-def peak_rss(
-    folder: Path, dataset: str, fmt: str = "csv", at_once: int = FRUGAL, query: str = "", *, count: bool = False
-) -> dict[str, int]:
+def peak_rss(folder: Path, dataset: str, fmt: str = "csv", at_once: int = FRUGAL, query: str = "") -> dict[str, int]:
     done = subprocess.run(
-        [sys.executable, "-c", RSS_SCRIPT, str(folder), dataset, fmt, query, *(["count"] if count else [])],
+        [sys.executable, "-c", RSS_SCRIPT, str(folder), dataset, fmt, query],
         capture_output=True,
         text=True,
         check=True,
