@@ -21,7 +21,7 @@ import datetime as dt
 import functools
 import importlib.util
 import threading
-from collections.abc import Collection, Generator, Iterator
+from collections.abc import Collection, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,9 +134,6 @@ class Scan:
                 cursor.close()
             self._connection.close()
             self._connection, self._idle = None, []
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return self.part(None)
 
     def part(self, rows: tuple[int, int] | None) -> Generator[pa.RecordBatch, None, None]:
         """The batches of the file's rows ``[first, end)``, or of the whole file for None."""

@@ -14,9 +14,9 @@ def test_warm_up_runs_every_format_without_duckdb(monkeypatch: pytest.MonkeyPatc
     scans: list[Any] = []
 
     class Counted(duckscan.Scan):
-        def __iter__(self) -> Any:
+        def part(self, rows: tuple[int, int] | None) -> Any:
             scans.append(self.plan)
-            return super().__iter__()
+            return super().part(rows)
 
     monkeypatch.setattr(duckscan, "Scan", Counted)
     assert warm_up() > 1000
