@@ -42,6 +42,7 @@ BATCH_BYTES = 2 * 1024 * 1024
 # Small chunks are fetched together when at most this much lies between them (pyarrow's pre-buffer: 8 KiB).
 HOLE_BYTES = 64 * 1024
 PROTOCOL = "dataset"
+PATH = f"{PROTOCOL}://source.parquet"  # the one file a connection may open (see _connect)
 # DuckDB's virtual column of a row's position in the file, which cuts a scan into parts (read_parquet's option).
 ROW_NUMBER = "file_row_number"
 # DuckDB's Arrow type for each Arrow type it reads back exactly (after the cast to the file's type).
@@ -209,7 +210,7 @@ def _connect(duckdb: Any, files: _Files, sessions: int) -> tuple[Any, list[Any]]
             cursor.execute(f"SET streaming_buffer_size = '{BATCH_BYTES}B'")
             cursor.execute(f"SET max_streaming_buffer_size = '{BATCH_BYTES}B'")
         # The one file it may read; no other file, no extension (nor its download), no settings changed after this.
-        connection.execute(f"SET GLOBAL allowed_paths = ['{PROTOCOL}://source.parquet']")
+        connection.execute(f"SET GLOBAL allowed_paths = ['{PATH}']")
         connection.execute("SET GLOBAL enable_external_access = false")
         connection.execute("SET GLOBAL lock_configuration = true")
     except BaseException:
@@ -236,12 +237,12 @@ def _query(plan: ScanPlan, rows: tuple[int, int] | None = None) -> tuple[str, li
         params.extend(values.to_pylist())
     options = ""
     if rows is not None:  # a virtual column (suits refuses a file with a column of that name)
-        options = ", file_row_number = true"
+        options = f", {ROW_NUMBER} = true"
         conditions.append(f"{ROW_NUMBER} >= ? AND {ROW_NUMBER} < ?")
         params.extend(rows)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     # Names are the file's own, quoted (a quote in one doubled); values are parameters, never in the text.
-    query = f"SELECT {columns} FROM read_parquet('{PROTOCOL}://source.parquet'{options}){where}"  # noqa: S608  # nosec B608
+    query = f"SELECT {columns} FROM read_parquet('{PATH}'{options}){where}"  # noqa: S608  # nosec B608
     return query, params
 
 

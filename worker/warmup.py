@@ -4,7 +4,7 @@ pyarrow registers compute kernels, the Parquet reader and its codecs lazily, and
 pool on first use: together ~0.5 s that a fresh Lambda's first download would otherwise spend before its
 first byte (docs/performance.md). One tiny in-memory file goes through the same path as a request: open,
 plan with a filter, scan, every format's encoder and gzip. DuckDB (worker/duckscan.py) is left to the first
-download it decodes: its import and first use take ~0.35 s but keep 46 MB, which a process serving only sorted
+download it decodes: its import and first use take ~0.1-0.2 s but keep 46 MB, which a process serving only sorted
 files or full exports never needs (docs/performance.md "DuckDB decodes unsorted filters").
 """
 
