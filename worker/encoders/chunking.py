@@ -33,6 +33,8 @@ RENDER_AT_ONCE = process_at_once()
 
 TEXT = pa.large_string()
 Column: TypeAlias = "pa.Array[Any]"
+# A rendered slice's rows: bytes, or a view of an Arrow buffer (text_view: no copy).
+Text: TypeAlias = bytes | memoryview
 
 
 def slices(batch: pa.RecordBatch, input_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
@@ -86,15 +88,29 @@ def text_bytes(array: Column) -> bytes:
     >>> text_bytes(pa.array(["a,b\\n", "c\\n"]))
     b'a,b\\nc\\n'
     """
+    return _values(array).to_pybytes()
+
+
+def text_view(array: Column) -> memoryview:
+    """The concatenated values of a null-free string or binary array (large or not), as a view of the array's own
+    buffer: no copy (a rendered slice's text goes straight to :func:`stream_rows`, which cuts it into chunks).
+
+    >>> bytes(text_view(pa.array(["a,b\\n", "c\\n"])))
+    b'a,b\\nc\\n'
+    """
+    return memoryview(_values(array))
+
+
+def _values(array: Column) -> pa.Buffer:
     if len(array) == 0:
-        return b""
+        return pa.py_buffer(b"")
     offsets_buffer, data = array.buffers()[1:3]
     if offsets_buffer is None or data is None:
         raise TypeError(f"not a string array: {array.type}")
-    code = "q" if pa.types.is_large_string(array.type) else "i"
-    offsets = memoryview(offsets_buffer).cast(code)  # type: ignore[call-overload]
+    large = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
+    offsets = memoryview(offsets_buffer).cast("q" if large else "i")
     start, end = offsets[array.offset], offsets[array.offset + len(array)]
-    return data[start:end].to_pybytes()
+    return data[start:end]
 
 
 def present_bytes(array: Column, among: bytes) -> set[int]:
@@ -111,7 +127,7 @@ def present_bytes(array: Column, among: bytes) -> set[int]:
 
 def stream_rows(
     batches: Iterator[pa.RecordBatch],
-    render: Callable[[pa.RecordBatch], bytes],
+    render: Callable[[pa.RecordBatch], Text],
     *,
     head: bytes,
     separator: bytes,
@@ -154,11 +170,11 @@ class _Renderer:
     at its slice's place). Closing it waits for the renders in flight and drops the rest.
     """
 
-    def __init__(self, render: Callable[[pa.RecordBatch], bytes]) -> None:
+    def __init__(self, render: Callable[[pa.RecordBatch], Text]) -> None:
         self._render = render
         self._pool = ThreadPoolExecutor(RENDER_AT_ONCE, thread_name_prefix="render") if RENDER_AT_ONCE > 1 else None
 
-    def render(self, parts: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    def render(self, parts: Iterator[pa.RecordBatch]) -> Iterator[Text]:
         batch_slices = list(parts)
         if self._pool is None or len(batch_slices) == 1:  # one slice: nothing to do side by side
             return map(self._render, batch_slices)
@@ -172,7 +188,7 @@ class _Renderer:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _drain(prefix: bytes | bytearray, text: bytes, keep: int) -> Iterator[bytes]:
+def _drain(prefix: bytes | bytearray, text: Text, keep: int) -> Iterator[bytes]:
     """Yield ``prefix + text`` but its last ``keep`` bytes, in equal chunks of at most ``MAX_CHUNK``, copying
     each byte once (no joined copy: ``text`` is a whole rendered slice, megabytes of it).
     """
@@ -193,10 +209,10 @@ def _drain(prefix: bytes | bytearray, text: bytes, keep: int) -> Iterator[bytes]
                 yield bytes(prefix[start:]) + view[: stop - head]
 
 
-def _rest(prefix: bytes | bytearray, text: bytes, keep: int) -> bytes:
+def _rest(prefix: bytes | bytearray, text: Text, keep: int) -> bytes:
     """The last ``keep`` bytes of ``prefix + text`` (what :func:`_drain` held back)."""
     if keep == 0:
         return b""
     if keep <= len(text):
-        return text[len(text) - keep :]
+        return bytes(text[len(text) - keep :])
     return bytes(prefix[len(prefix) + len(text) - keep :]) + text

@@ -14,7 +14,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from worker.encoders import cells
-from worker.encoders.chunking import TEXT, Column, choose, concat, fill, join, present_bytes, stream_rows, text_bytes
+from worker.encoders.chunking import (
+    TEXT,
+    Column,
+    Text,
+    choose,
+    concat,
+    fill,
+    join,
+    present_bytes,
+    stream_rows,
+    text_view,
+)
 from worker.encoders.frames import SLICE_BYTES, csv_renderer
 
 _NEEDS_QUOTES = r'[,"\r\n]|^$'
@@ -34,12 +45,12 @@ def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator
     if fast is not None:
         return stream_rows(batches, fast, head=header, separator=b"", tail=b"", empty=header, slice_bytes=SLICE_BYTES)
 
-    def render(batch: pa.RecordBatch) -> bytes:
+    def render(batch: pa.RecordBatch) -> Text:
         columns = [fill(csv_cells(column), null) for column in batch.columns]
         if not columns:
             return b""
         joined = join(columns, ",")
-        return text_bytes(concat(joined, "\n"))
+        return text_view(concat(joined, "\n"))
 
     return stream_rows(batches, render, head=header, separator=b"", tail=b"", empty=header)
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from worker.encoders import cells
-from worker.encoders.chunking import TEXT, Column, choose, concat, fill, stream_rows, text_bytes
+from worker.encoders.chunking import TEXT, Column, Text, choose, concat, fill, stream_rows, text_view
 from worker.encoders.json import json_values, object_members
 from worker.encoders.wkt_columns import geojson_geometries
 from worker.errors import NoGeometry
@@ -51,12 +51,12 @@ def encode_geojson(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iter
     names = [name for i, name in enumerate(schema.names) if i != index]
     key = ',"' + geometry_name + '":' if names else '"' + geometry_name + '":'
 
-    def render(batch: pa.RecordBatch) -> bytes:
+    def render(batch: pa.RecordBatch) -> Text:
         geometry, invalid = _geometries(batch.column(index))
         members = object_members(names, [column for i, column in enumerate(batch.columns) if i != index])
         kept = choose(invalid, concat(key, fill(json_values(batch.column(index)), "null")), "")
         features = concat('{"type":"Feature","geometry":', geometry, ',"properties":', *members, kept, "}}", ",\n")
-        return text_bytes(features)
+        return text_view(features)
 
     return stream_rows(
         batches, render, head=_HEAD, separator=b",\n", tail=b"\n]}", empty=b'{"type":"FeatureCollection","features":[]}'

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from worker.encoders import cells
-from worker.encoders.chunking import TEXT, Column, choose, concat, fill, present_bytes, stream_rows, text_bytes
+from worker.encoders.chunking import TEXT, Column, Text, choose, concat, fill, present_bytes, stream_rows, text_view
 from worker.encoders.frames import SLICE_BYTES, ndjson_renderer
 
 # Escapes a vectorised replace handles; any other control character sends its rows through json.dumps.
@@ -33,11 +33,11 @@ def encode_json(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterato
     names = schema.names
     fast = ndjson_renderer(schema)
 
-    def render(batch: pa.RecordBatch) -> bytes:
+    def render(batch: pa.RecordBatch) -> Text:
         if fast is not None:
             # A JSON line never holds a raw newline (strings escape it), so each row's \n is its terminator.
             return fast(batch).replace(b"\n", b",\n")
-        return text_bytes(concat(object_rows(names, batch.columns), ",\n"))
+        return text_view(concat(object_rows(names, batch.columns), ",\n"))
 
     slice_bytes = SLICE_BYTES if fast is not None else None
     return stream_rows(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from worker.encoders.chunking import concat, stream_rows, text_bytes
+from worker.encoders.chunking import Text, concat, stream_rows, text_view
 from worker.encoders.frames import SLICE_BYTES, ndjson_renderer
 from worker.encoders.json import object_rows
 
@@ -26,7 +26,7 @@ def encode_ndjson(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Itera
     if fast is not None:
         return stream_rows(batches, fast, head=b"", separator=b"", tail=b"", empty=b"", slice_bytes=SLICE_BYTES)
 
-    def render(batch: pa.RecordBatch) -> bytes:
-        return text_bytes(concat(object_rows(names, batch.columns), "\n"))
+    def render(batch: pa.RecordBatch) -> Text:
+        return text_view(concat(object_rows(names, batch.columns), "\n"))
 
     return stream_rows(batches, render, head=b"", separator=b"", tail=b"", empty=b"")

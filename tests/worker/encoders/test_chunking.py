@@ -14,7 +14,16 @@ from hypothesis import strategies as st
 
 from tests.worker.encoders.conftest import SourceFailed, batch_of, collect_until_error
 from worker.encoders import chunking
-from worker.encoders.chunking import MAX_CHUNK, MIN_CHUNK, TEXT, present_bytes, slices, stream_rows, text_bytes
+from worker.encoders.chunking import (
+    MAX_CHUNK,
+    MIN_CHUNK,
+    TEXT,
+    present_bytes,
+    slices,
+    stream_rows,
+    text_bytes,
+    text_view,
+)
 
 
 def render(batch: pa.RecordBatch) -> bytes:
@@ -138,8 +147,33 @@ def test_slices_bound_input_bytes() -> None:
         pytest.param(pa.array(["zz", "ab", "c", "def"]).slice(1), id="sliced"),
     ],
 )
-def test_text_bytes(array: pa.Array) -> None:  # type: ignore[type-arg]
+def test_text_bytes_and_view(array: pa.Array) -> None:  # type: ignore[type-arg]
     assert text_bytes(array) == b"abcdef"
+    view = text_view(array)
+    assert bytes(view) == b"abcdef"
+    assert len(text_view(array.slice(1, 1))) == 1
+
+
+def test_text_view_shares_the_arrays_buffer() -> None:
+    array = pa.array(["ab", "c"], TEXT)
+    view = text_view(array)
+    data = array.buffers()[2]
+    assert data is not None
+    # No copy: stream_rows cuts its chunks straight out of Arrow's buffer.
+    assert cast(pa.Buffer, view.obj).address == data.address
+
+
+def test_stream_rows_takes_views_and_keeps_back_the_separator() -> None:
+    rows = [batch_of({"s": pa.array(["a", "b", "c"], TEXT)}), batch_of({"s": pa.array(["d"], TEXT)})]
+    out = stream_rows(
+        iter(rows),
+        lambda batch: text_view(chunking.concat(batch.column(0), ",\n")),
+        head=b"[\n",
+        separator=b",\n",
+        tail=b"\n]",
+        empty=b"[]",
+    )
+    assert b"".join(out) == b"[\na,\nb,\nc,\nd\n]"
 
 
 def test_present_bytes() -> None:
