@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the contract imports this module; at run time only attribut
 def canonical_uri(request: DownloadRequest) -> str:
     """The path part: ``/{dataset}.{format}``.
 
+    >>> from edge.contract import parse_request
     >>> canonical_uri(parse_request("GET", "/Tree.CSV", ""))
     '/tree.csv'
     """
@@ -27,6 +28,7 @@ def canonical_uri(request: DownloadRequest) -> str:
 def canonical_query(request: DownloadRequest) -> str:
     """The query string without ``?`` (empty when the request has no parameters).
 
+    >>> from edge.contract import parse_request
     >>> canonical_query(parse_request("GET", "/t.csv", "limit=05&entity=2&Entity=1,2&fields=b,a"))
     'entity=1,2&fields=b,a&limit=5'
     """
@@ -42,6 +44,7 @@ def canonical_query(request: DownloadRequest) -> str:
 def canonicalise(request: DownloadRequest) -> str:
     """The whole canonical form, ``/{dataset}.{format}[?{params}]``: the cache key.
 
+    >>> from edge.contract import parse_request
     >>> canonicalise(parse_request("HEAD", "/t.json", "organization-entity=b%2Ca&organisation-entity=a"))
     '/t.json?organisation-entity=a,b'
     """

@@ -70,8 +70,12 @@ def choose_region(workers: Mapping[str, str], current: str | None, default: str)
 def route(request: DownloadRequest, config: EdgeConfig, current_region: str | None) -> Redirect | Worker:
     """Decide where ``request`` goes.
 
+    >>> from edge.contract import parse_request
+    >>> config = EdgeConfig.from_dict({"workers": {"eu-west-2": "w.example.org"}, "default_worker_region": "eu-west-2"})
     >>> route(parse_request("GET", "/tree.parquet", ""), config, "eu-west-2")
     Redirect(location='/source/tree.parquet', max_age=3600)
+    >>> route(parse_request("GET", "/tree.csv", "organisation-entity=1"), config, "eu-west-1")
+    Worker(region='eu-west-2', domain='w.example.org')
     """
     if request.is_whole_source:
         return Redirect(f"{config.source_base_url}{request.dataset}.parquet", config.cache.unfiltered_max_age)

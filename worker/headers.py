@@ -50,6 +50,7 @@ def http_date(moment: datetime) -> str:
 def filename(request: DownloadRequest, extension: str) -> str:
     """A safe download filename: the dataset plus a slug of the filters (``[a-z0-9-]`` only).
 
+    >>> from edge.contract import parse_request
     >>> filename(parse_request("GET", "/tree.csv", "organisation-entity=12,7&quality=A b"), "csv")
     'tree-organisation-entity-12-7-quality-a-b.csv'
     """
