@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/engines.py [--quick] [--formats csv,json] [--cases all,10pct,1pct]
         [--engines worker,worker-frugal,worker-lambda,pandas,duckdb,duckdb-arrow,polars] [--layouts unsorted,sorted]
-        [--out results.json]
+        [--repeat 3] [--out results.json]
 
 The dataset (2,000,000 planning-like rows, or 200,000 with ``--quick``) is generated once into
 ``benchmarks/.cache/`` in two layouts: ``unsorted`` (~1M-row groups) and ``sorted`` (by organisation-entity
 then entity, 100k-row groups, via ``dataset_downloads.optimise``). Cases: no filter, one organisation with ~10%
 of the rows, one with ~1%. Output goes to counting sinks; see docs/performance.md for method and results.
+With ``--repeat N`` every cell runs N times, its engines taking turns (worker, polars, DuckDB, worker, …, so a
+slow minute of the shared machine falls on all of them), and reports the run of median wall time with the
+highest peak RSS of the N.
 """
 
 from __future__ import annotations
@@ -62,6 +65,25 @@ def measure(dataset: Dataset, layout: str, case: str, fmt: str, engine: str) -> 
     return result
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One engine's repeated runs of a cell as one result: the run of median wall time (the slower middle one of
+    an even number), with every run's wall time (``walls``) and the highest peak RSS; the first error if any run
+    failed.
+
+    >>> median_run([{"wall": 3.0, "rss_peak_mb": 8}, {"wall": 1.0, "rss_peak_mb": 30}, {"wall": 2.0, "rss_peak_mb": 9}])
+    {'wall': 2.0, 'rss_peak_mb': 30, 'walls': [1.0, 2.0, 3.0]}
+    """
+    failed = [run for run in runs if "wall" not in run]
+    if failed:
+        return failed[0]
+    ordered = sorted(runs, key=lambda run: run["wall"])
+    result = dict(ordered[len(ordered) // 2])
+    result["rss_peak_mb"] = max(run["rss_peak_mb"] for run in runs)
+    if len(runs) > 1:
+        result["walls"] = [run["wall"] for run in ordered]
+    return result
+
+
 def _cell(result: dict[str, Any], worker: dict[str, Any] | None) -> str:
     if "wall" not in result:
         return str(result.get("error", "?"))[:40]
@@ -105,8 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cases", type=lambda t: _choices(t, CASES), default=list(CASES))
     parser.add_argument("--engines", type=lambda t: _choices(t, ENGINES), default=list(ENGINES))
     parser.add_argument("--layouts", type=lambda t: _choices(t, LAYOUTS), default=list(LAYOUTS))
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each cell (engines take turns); median wall")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     rows = args.rows or (200_000 if args.quick else 2_000_000)
     dataset = generate(rows)
     print(f"# {rows:,} rows; cases {dataset.cases}; matches {dataset.matches}", file=sys.stderr)
@@ -114,8 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for layout in args.layouts:
         for case in args.cases:
             for fmt in args.formats:
+                runs: dict[str, list[dict[str, Any]]] = {engine: [] for engine in args.engines}
+                for _ in range(args.repeat):
+                    for engine in args.engines:
+                        runs[engine].append(measure(dataset, layout, case, fmt, engine))
                 for engine in args.engines:
-                    result = measure(dataset, layout, case, fmt, engine)
+                    result = median_run(runs[engine])
                     print(f"  {layout} {case} {fmt} {engine}: {_cell(result, None)}", file=sys.stderr)
                     results.append(result)
     if args.out is not None:
