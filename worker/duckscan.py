@@ -182,6 +182,8 @@ class Scan:
         query_or_configuration = isinstance(error, internal)
         if query_or_configuration:
             return error  # not the file's fault: an internal error
+        if "not valid UTF8" in str(error):  # DuckDB checks a Parquet string is UTF-8 (pyarrow's path: scan._valid)
+            return CorruptSource("The dataset's file is not valid: some of its text is not UTF-8.")
         return CorruptSource("The dataset's file is not a readable Parquet file.")
 
 

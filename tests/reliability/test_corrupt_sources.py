@@ -168,3 +168,52 @@ def test_geojson_of_a_file_without_geometry_is_a_400(folder: Path) -> None:
     pq.write_table(pa.table({"entity": [1, 2]}), folder / "thin.parquet")
     status, _, body = answer(folder, "/thin.geojson")
     assert (status, json.loads(body)["code"]) == (400, "no-geometry")
+
+
+def _with_invalid_text(path: Path, rows: int, bad_row: int, row_group_size: int) -> None:
+    """A file whose ``name`` holds bytes that are not UTF-8 at ``bad_row`` (pyarrow writes a string as it is given);
+    ``organisation-entity`` alternates 5 and 6, so no row group's statistics rule out either."""
+    values = [b"\xff\xfe not UTF-8" if row == bad_row else f"name {row}".encode() for row in range(rows)]
+    offsets = [0]
+    for value in values:
+        offsets.append(offsets[-1] + len(value))
+    name = pa.Array.from_buffers(
+        pa.string(), rows, [None, pa.array(offsets, pa.int32()).buffers()[1], pa.py_buffer(b"".join(values))]
+    )
+    table = pa.table({"entity": range(rows), "organisation-entity": [5 + row % 2 for row in range(rows)], "name": name})
+    pq.write_table(table, path, row_group_size=row_group_size)
+
+
+@pytest.mark.parametrize(
+    ("query", "decoder"),
+    [
+        pytest.param("", "pyarrow", id="unfiltered-pyarrow"),
+        pytest.param("organisation-entity=6", "duckdb", id="filtered-duckdb"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["csv", "json", "ndjson", "parquet"], ids=str)
+def test_text_that_is_not_utf8_is_a_corrupt_source_whichever_decoder_reads_it(
+    folder: Path, capfd: pytest.CaptureFixture[str], fmt: str, query: str, decoder: str
+) -> None:
+    # pyarrow's reader does not check text; without the worker's check the download was a 200 whose body was not
+    # UTF-8 (invalid JSON), while the same file filtered through DuckDB was a 502.
+    _with_invalid_text(folder / "bad.parquet", 4, 1, 4)
+    status, _, body = answer(folder, f"/bad.{fmt}", query)
+    document = json.loads(body)
+    assert (status, document["code"]) == (502, "corrupt-source")
+    assert "UTF" in document["detail"]
+    line = logged(capfd)
+    assert (line["error_code"], line["decoder"]) == ("corrupt-source", decoder)
+
+
+def test_text_that_is_not_utf8_after_the_first_byte_fails_the_stream(folder: Path) -> None:
+    _with_invalid_text(folder / "bad.parquet", 60_000, 55_000, 10_000)
+    app = App(WorkerSettings(source=str(folder)), tracer=NullTracer())
+    response = app.handle(function_url_event("GET", "/bad.ndjson", "", "identity"))
+    assert response.status == 200
+    received: list[bytes] = []
+    with pytest.raises(CorruptSource, match="column 'name'"):
+        received.extend(response.body)
+    lines = b"".join(received).splitlines()
+    assert 0 < len(lines) <= 55_000
+    assert all(json.loads(line) for line in lines)  # every line out is valid JSON (so valid UTF-8)
