@@ -103,6 +103,7 @@ class _RowGroups:
         self._rows = 0
         self._bytes = 0
         self._carry: pa.RecordBatch | None = None  # under WRITE_BATCH_ROWS rows, waiting for the next batch
+        self._dictionaries = any(pa.types.is_dictionary(field.type) for field in schema)
 
     def add(self, batch: pa.RecordBatch) -> Iterator[pa.Table]:
         """Take ``batch``; yield each row group it completes."""
@@ -133,7 +134,8 @@ class _RowGroups:
         start = 0
         for end in range(WRITE_BATCH_ROWS, run.num_rows + 1, WRITE_BATCH_ROWS):
             self._rows += WRITE_BATCH_ROWS
-            self._bytes += _piece_bytes(run.slice(end - WRITE_BATCH_ROWS, WRITE_BATCH_ROWS))
+            piece = run.slice(end - WRITE_BATCH_ROWS, WRITE_BATCH_ROWS)
+            self._bytes += _piece_bytes(piece) if self._dictionaries else piece.nbytes
             if self._rows >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
                 self._pieces.append(run.slice(start, end - start))
                 start = end
@@ -152,8 +154,6 @@ class _RowGroups:
 def _piece_bytes(piece: pa.RecordBatch) -> int:
     """A piece's Arrow bytes, a dictionary column's counted by its indices: its dictionary can be shared by a whole
     row group, or not, depending on the decoder, and the count must depend on the rows alone."""
-    if not any(pa.types.is_dictionary(field.type) for field in piece.schema):
-        return piece.nbytes
     total = 0
     for column in piece.columns:
         dictionary = pa.types.is_dictionary(column.type)
