@@ -66,3 +66,13 @@ def test_the_lambda_zip_configuration_needs_nothing_it_does_not_ship(folder: Pat
     results = {engine: run(folder, engine, fmt, []) for engine in ("worker", "worker-lambda")}
     assert results["worker-lambda"]["optional_imported"] == []
     assert results["worker-lambda"]["bytes"] == results["worker"]["bytes"] > 0, results
+
+
+def test_the_harness_docstring_examples_run() -> None:
+    # In a child process: importing benchmarks/engines.py rearranges sys.path (its edge.py shadows the edge package).
+    script = ROOT / "benchmarks" / "engines.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "doctest", "-v", str(script)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "engines.median_run" in done.stdout  # the example was found and run
