@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from edge.contract import DownloadRequest
 from edge.errors import InvalidParam, quote_input
 from worker.errors import InvalidFilterValue, UnknownColumn
-from worker.pruning import row_group_may_match
+from worker.pruning import kept_row_groups
 
 
 @dataclass
@@ -70,8 +70,7 @@ def plan_scan(parquet_file: pq.ParquetFile, request: DownloadRequest) -> ScanPla
     output_fields = [schema.field(name) for name in request.fields] if request.fields else list(schema)
     output_schema = pa.schema(output_fields, metadata=_output_metadata(schema.metadata))
     metadata = parquet_file.metadata
-    kept = [i for i in range(metadata.num_row_groups) if row_group_may_match(metadata.row_group(i), filters)]
-    return ScanPlan(output_schema, filters, metadata.num_row_groups, kept)
+    return ScanPlan(output_schema, filters, metadata.num_row_groups, kept_row_groups(metadata, filters))
 
 
 def _check_columns(schema: pa.Schema, request: DownloadRequest) -> None:

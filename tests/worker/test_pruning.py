@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from worker.pruning import row_group_all_match, row_group_may_match
+from worker.pruning import kept_row_groups, row_group_all_match, row_group_may_match
 
 
 def first_row_group(table: pa.Table, **options: Any) -> pq.RowGroupMetaData:
@@ -68,6 +68,21 @@ def test_every_filter_column_must_allow_a_match() -> None:
     row_group = first_row_group(pa.table({"x": [1, 2], "y": ["a", "b"]}))
     assert not row_group_may_match(row_group, [("x", pa.array([1])), ("y", pa.array(["z"]))])
     assert row_group_may_match(row_group, [("x", pa.array([1])), ("y", pa.array(["b"]))])
+
+
+def test_kept_row_groups_finds_each_filter_column_among_several() -> None:
+    table = pa.table({"name": list("abcdef"), "x": [1, 2, 3, 4, 5, 6], "y": ["p", "p", "q", "q", "q", "r"]})
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=2)
+    metadata = pq.ParquetFile(pa.BufferReader(sink.getvalue())).metadata
+    filters: list[tuple[str, pa.Array[Any]]] = [("x", pa.array([3, 6])), ("y", pa.array(["q"]))]
+    assert kept_row_groups(metadata, filters) == [1, 2]
+    assert kept_row_groups(metadata, filters[1:]) == [1, 2]
+    assert kept_row_groups(metadata, [("x", pa.array([1]))]) == [0]
+    assert kept_row_groups(metadata, []) == [0, 1, 2]
+    for kept in (filters, filters[1:], []):
+        expected = [i for i in range(3) if row_group_may_match(metadata.row_group(i), kept)]
+        assert kept_row_groups(metadata, kept) == expected
 
 
 def test_empty_row_group_is_pruned() -> None:
