@@ -42,9 +42,8 @@ RESERVE_PIECE_BYTES = 16 * MIB  # under the mmap threshold: every piece comes fr
 
 def _glibc(name: str, argtypes: list[Any]) -> Callable[..., int] | None:
     try:
-        function: Any = getattr(
-            ctypes.CDLL(None), name
-        )  # the process's own C library: glibc's allocator, if it has one
+        # The process's own C library: glibc's allocator, if it has one.
+        function: Any = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError, TypeError):  # TypeError: Windows cannot load "no library"
         return None
     function.argtypes = argtypes

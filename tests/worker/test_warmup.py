@@ -1,5 +1,5 @@
-"""Tests for worker/warmup.py: the init-time warm-up runs every format's whole path without error, and DuckDB's
-first query only in the profile that decodes two row groups at once."""
+"""Tests for worker/warmup.py: the init-time warm-up runs every format's whole path without error, DuckDB's first
+query only in the profile that decodes two row groups at once, and faults in the profile's reserve last."""
 
 from __future__ import annotations
 
@@ -7,8 +7,17 @@ from typing import Any
 
 import pytest
 
-from worker import duckscan, scan
+from worker import duckscan, memory, scan
 from worker.warmup import warm_up
+
+
+@pytest.fixture(autouse=True)
+def reserved(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes warm_up reserves (not touched here: the test process keeps its memory as it is)."""
+    sizes: list[int] = []
+    monkeypatch.setattr(memory, "reserve", sizes.append)
+    monkeypatch.delenv(memory.RESERVE_VARIABLE, raising=False)
+    return sizes
 
 
 @pytest.fixture
@@ -46,3 +55,20 @@ def test_without_duckdb_installed_warm_up_skips_it(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(duckscan, "available", lambda: False)
     assert warm_up() > 1000
     assert duckdb_scans == []
+
+
+@pytest.mark.parametrize(("at_once", "setting", "expected_mib"), [(1, None, 128), (2, None, 192), (2, "0", 0)])
+def test_warm_up_reserves_the_profiles_heap_last(
+    monkeypatch: pytest.MonkeyPatch, reserved: list[int], at_once: int, setting: str | None, expected_mib: int
+) -> None:
+    monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", at_once)
+    if setting is not None:
+        monkeypatch.setenv(memory.RESERVE_VARIABLE, setting)
+    warm_up(duckdb=False)
+    assert reserved == [expected_mib * memory.MIB]
+
+
+def test_a_bad_reserve_setting_fails_the_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(memory.RESERVE_VARIABLE, "a lot")
+    with pytest.raises(ValueError, match="MEMORY_RESERVE_MB"):
+        warm_up(duckdb=False)
