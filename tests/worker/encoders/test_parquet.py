@@ -103,6 +103,16 @@ def test_the_bytes_depend_on_the_rows_not_on_how_they_were_batched(cuts: list[in
     assert pq.read_table(io.BytesIO(whole)).equals(ROWS)
 
 
+def test_only_dictionary_columns_are_dictionary_encoded() -> None:
+    kinds = pa.array(["a", "b", "a", "b"]).dictionary_encode()
+    batch = pa.record_batch([pa.array([1, 2, 1, 2]), pa.array(["x", "y", "x", "y"]), kinds], names=["n", "s", "kind"])
+    data = b"".join(encode_parquet(batch.schema, iter([batch])))
+    group = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0)
+    dictionary = {group.column(i).path_in_schema: "RLE_DICTIONARY" in group.column(i).encodings for i in range(3)}
+    assert dictionary == {"n": False, "s": False, "kind": True}
+    assert pq.read_table(io.BytesIO(data)).equals(pa.Table.from_batches([batch]))
+
+
 def test_empty_result_is_a_valid_file_with_the_schema() -> None:
     schema = schema_of([("entity", pa.int64()), ("name", pa.string())])
     data = b"".join(encode_parquet(schema, iter([])))
