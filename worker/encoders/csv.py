@@ -26,7 +26,7 @@ from worker.encoders.chunking import (
     stream_rows,
     text_view,
 )
-from worker.encoders.frames import SLICE_BYTES, csv_renderer
+from worker.encoders.frames import CSV_SLICE_BYTES, csv_renderer
 
 _NEEDS_QUOTES = r'[,"\r\n]|^$'
 
@@ -43,7 +43,9 @@ def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator
     null = '""' if len(schema) == 1 else ""
     fast = csv_renderer(schema, csv_text, null)
     if fast is not None:
-        return stream_rows(batches, fast, head=header, separator=b"", tail=b"", empty=header, slice_bytes=SLICE_BYTES)
+        return stream_rows(
+            batches, fast, head=header, separator=b"", tail=b"", empty=header, slice_bytes=CSV_SLICE_BYTES
+        )
 
     def render(batch: pa.RecordBatch) -> Text:
         columns = [fill(csv_cells(column), null) for column in batch.columns]

@@ -31,6 +31,12 @@ ENABLED = pl is not None
 # polars' writers have a fixed cost per call and use several threads only on big inputs: render bigger slices
 # than the pyarrow path (measured on 2M rows: 1 MiB 4.1 s, 4 MiB 3.9 s, 16 MiB 2.7 s but +80 MB RSS).
 SLICE_BYTES = 4 * 1024 * 1024
+# polars' CSV writer splits a big frame across its own threads (its NDJSON writer does not, so NDJSON and JSON get
+# theirs from rendering slices side by side: worker/encoders/chunking.py): CSV is rendered a batch at a time.
+# Fresh processes, A/B alternating, three each, 2026-11-27, two at once: sorted full CSV 2.87 -> 2.72 s, unsorted
+# 3.29 -> 3.02 s, sorted 10pct the same, at +10-20 MB of peak; NDJSON in 16 MiB slices was no faster (3.73 -> 3.83 s)
+# and 10pct JSON slower (0.42 -> 0.45 s).
+CSV_SLICE_BYTES = 16 * 1024 * 1024
 
 Render = Callable[[pa.RecordBatch], bytes]
 Convert = Callable[["pa.Array[Any]"], "pa.Array[Any]"]
