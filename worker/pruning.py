@@ -14,21 +14,15 @@ import pyarrow.parquet as pq
 
 
 def kept_row_groups(metadata: pq.FileMetaData, filters: list[tuple[str, pa.Array[Any]]]) -> list[int]:
-    """The row groups :func:`row_group_may_match` keeps, with each filter column looked up once for the file
-    rather than in every row group (5.7 → 0.5 ms for the 119 row groups of the benchmark's sorted file).
+    """The row groups that may hold a matching row: all but those where some filter column's statistics exclude
+    every one of its values. Each filter column is looked up once for the file, not in every row group (5.7 → 0.5 ms
+    for the 119 row groups of the benchmark's sorted file).
+
+    Example: a row group whose ``entity`` ranges over 100..199 cannot match ``entity in (5, 250)``: not kept.
     """
     leaves = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
     columns = [(leaves.get(column), values.to_pylist()) for column, values in filters]
     return [i for i in range(metadata.num_row_groups) if _may_match(metadata.row_group(i), columns)]
-
-
-def row_group_may_match(row_group: pq.RowGroupMetaData, filters: list[tuple[str, pa.Array[Any]]]) -> bool:
-    """False only when some filter column's statistics exclude every one of its values.
-
-    Example: a row group whose ``entity`` ranges over 100..199 cannot match ``entity in (5, 250)`` → False.
-    """
-    leaves = {row_group.column(i).path_in_schema: i for i in range(row_group.num_columns)}
-    return _may_match(row_group, [(leaves.get(column), values.to_pylist()) for column, values in filters])
 
 
 def _may_match(row_group: pq.RowGroupMetaData, columns: list[tuple[int | None, list[Any]]]) -> bool:
