@@ -122,7 +122,7 @@ class _RowGroups:
         self._rows = 0
         self._bytes = 0
         self._carry: pa.RecordBatch | None = None  # under WRITE_BATCH_ROWS rows, waiting for the next batch
-        self._dictionaries = any(pa.types.is_dictionary(field.type) for field in schema)
+        self._dictionaries = bool(dictionary_columns(schema))
 
     def add(self, batch: pa.RecordBatch) -> Iterator[pa.Table]:
         """Take ``batch``; yield each row group it completes."""
