@@ -87,3 +87,30 @@ def test_closing_early_stops_the_row_group_threads(monkeypatch: pytest.MonkeyPat
     time.sleep(0.05)
     assert reader.requests == requests  # nothing reads after the close
     assert plan.stats.row_groups_read <= 3
+
+
+def rows_read_while_waiting(query: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Rows the scan decoded while its consumer holds the first batch and takes no more (two 6,000-row groups in
+    1,024-row batches, two at once; a filter may run 1 GiB ahead, an export one batch)."""
+    monkeypatch.setattr(scan, "ROW_GROUPS_AT_ONCE", 2)
+    monkeypatch.setattr(scan, "BATCH_BYTES", 1)  # batches of MIN_BATCH_ROWS
+    monkeypatch.setattr(scan, "AHEAD_BYTES", 1 << 30)
+    monkeypatch.setattr(scan, "EXPORT_AHEAD_BYTES", 1)
+    parquet = open_parquet(SlowReader(parquet_bytes(planning_table(12_000), row_group_size=6_000)))
+    plan = plan_scan(parquet, request(query))
+    batches = execute(parquet, plan, request(query))
+    next(batches)
+    deadline = time.monotonic() + 5
+    before = -1
+    while plan.stats.rows_read != before and time.monotonic() < deadline:  # until the producers wait
+        before = plan.stats.rows_read
+        time.sleep(0.2)
+    batches.close()  # type: ignore[attr-defined]  # a generator
+    return plan.stats.rows_read
+
+
+def test_a_full_export_reads_less_ahead_than_a_filter(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every row of a full export is a big batch the encoder waits for: decoding far ahead only holds memory.
+    everyone = ",".join(str(ORGANISATION_BASE + number) for number in range(12))
+    assert rows_read_while_waiting(f"organisation-entity={everyone}", monkeypatch) == 12_000
+    assert rows_read_while_waiting("", monkeypatch) <= 5 * scan.MIN_BATCH_ROWS
