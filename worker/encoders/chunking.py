@@ -80,10 +80,14 @@ def concat(*parts: Column | str) -> Column:
     return join([pa.scalar(part, TEXT) if isinstance(part, str) else part for part in merged], "")
 
 
-def join(parts: Sequence[Column | pa.Scalar[Any]], separator: str) -> Column:
-    """Element-wise join of ``large_string`` arrays and scalars with ``separator`` between them."""
+def join(parts: Sequence[Column | pa.Scalar[Any]], separator: str, *, null: str | None = None) -> Column:
+    """Element-wise join of ``large_string`` arrays and scalars with ``separator`` between them; a null part
+    makes the row null, or is written as ``null`` when given.
+    """
     join_: Any = pc.binary_join_element_wise  # the stubs accept neither mixed scalars and arrays nor lists
-    return cast(Column, join_(*parts, pa.scalar(separator, TEXT)))
+    if null is None:
+        return cast(Column, join_(*parts, pa.scalar(separator, TEXT)))
+    return cast(Column, join_(*parts, pa.scalar(separator, TEXT), null_handling="replace", null_replacement=null))
 
 
 def fill(array: Column, text: str) -> Column:
