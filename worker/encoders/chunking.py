@@ -21,9 +21,12 @@ from worker.parallelism import process_at_once
 MIN_CHUNK = 64 * 1024
 MAX_CHUNK = 1024 * 1024
 MAX_SLICE_ROWS = 65_536
-# Rendering a slice makes a few copies of its text: slicing by input bytes bounds that memory and makes
-# each slice's output about one chunk.
-SLICE_INPUT_BYTES = 1024 * 1024
+# Rendering a slice makes a few copies of its text: slicing by input bytes bounds that memory. Each slice costs
+# about 20 kernel calls a column, so bigger slices pay that less often: the pyarrow renderers (the Lambda zip's),
+# one CPU, 360k rows of the sorted benchmark file, 1 -> 4 MiB: CSV 0.52-0.57 -> 0.43-0.51 s, NDJSON 0.72-0.81 ->
+# 0.62-0.79 s. Fresh processes, Lambda zip, A/B: unsorted full GeoJSON 10.60 -> 9.37 s, sorted full CSV on one CPU
+# 7.49 -> 6.26 s with the CSV kernels before it; peaks the same (203 MB: the copies fit in the heap faulted in at init).
+SLICE_INPUT_BYTES = 4 * 1024 * 1024
 
 # The slices of one batch are rendered this many at a time, each on a pool thread (polars' writers and pyarrow's
 # kernels release the GIL): 2 in the two-at-once profile (worker/parallelism.py), else 1, on the caller's thread.
