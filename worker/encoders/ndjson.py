@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from worker.encoders.chunking import Text, concat, stream_rows, text_view
+from worker.encoders.chunking import Text, stream_rows, text_view
 from worker.encoders.frames import SLICE_BYTES, ndjson_renderer
 from worker.encoders.json import object_rows
 
@@ -27,6 +27,6 @@ def encode_ndjson(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Itera
         return stream_rows(batches, fast, head=b"", separator=b"", tail=b"", empty=b"", slice_bytes=SLICE_BYTES)
 
     def render(batch: pa.RecordBatch) -> Text:
-        return text_view(concat(object_rows(names, batch.columns), "\n"))
+        return text_view(object_rows(names, batch.columns, after="\n"))
 
     return stream_rows(batches, render, head=b"", separator=b"", tail=b"", empty=b"")
