@@ -68,11 +68,14 @@ def slices(
         yield batch.slice(start, end - start)
 
 
-def concat(*parts: Column | str) -> Column:
-    """Element-wise concatenation of ``large_string`` arrays and constant strings (null if any part is).
+def concat(*parts: Column | str, null: str | None = None) -> Column:
+    """Element-wise concatenation of ``large_string`` arrays and constant strings: null if any part is, or with
+    a null part written as ``null`` when given.
 
     >>> concat("<", pa.array(["a", None], TEXT), ">").to_pylist()
     ['<a>', None]
+    >>> concat("<", pa.array(["a", None], TEXT), ">", null="").to_pylist()
+    ['<a>', '<>']
     """
     merged: list[Column | str] = []
     for part in parts:  # adjacent constants as one: fewer parts for the kernel to walk for every row
@@ -80,7 +83,7 @@ def concat(*parts: Column | str) -> Column:
             merged[-1] += part
         else:
             merged.append(part)
-    return join([pa.scalar(part, TEXT) if isinstance(part, str) else part for part in merged], "")
+    return join([pa.scalar(part, TEXT) if isinstance(part, str) else part for part in merged], "", null=null)
 
 
 def join(parts: Sequence[Column | pa.Scalar[Any]], separator: str, *, null: str | None = None) -> Column:
@@ -99,9 +102,10 @@ def fill(array: Column, text: str) -> Column:
 
 
 def choose(mask: Column, when_true: Column | str, when_false: Column | str) -> Column:
-    """Element-wise ``when_true if mask else when_false`` (constants may be plain strings)."""
+    """Element-wise ``when_true if mask else when_false`` (constants may be plain strings), as ``large_string``."""
     if_else: Any = pc.if_else
-    return cast(Column, if_else(mask, when_true, when_false))
+    options = [pa.scalar(part, TEXT) if isinstance(part, str) else part for part in (when_true, when_false)]
+    return cast(Column, if_else(mask, *options))
 
 
 def text_bytes(array: Column) -> bytes:

@@ -55,7 +55,9 @@ def encode_geojson(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iter
         geometry, invalid = _geometries(batch.column(index))
         members = object_members(names, [column for i, column in enumerate(batch.columns) if i != index])
         kept = choose(invalid, concat(key, fill(json_values(batch.column(index)), "null")), "")
-        features = concat('{"type":"Feature","geometry":', geometry, ',"properties":', *members, kept, "}}", ",\n")
+        features = concat(
+            '{"type":"Feature","geometry":', geometry, ',"properties":', *members, kept, "}}", ",\n", null=""
+        )
         return text_view(features)
 
     return stream_rows(

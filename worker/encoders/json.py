@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from worker.encoders import cells
-from worker.encoders.chunking import TEXT, Column, Text, choose, concat, fill, present_bytes, stream_rows, text_view
+from worker.encoders.chunking import TEXT, Column, Text, choose, concat, present_bytes, stream_rows, text_view
 from worker.encoders.frames import SLICE_BYTES, ndjson_renderer
 
 # Escapes a vectorised replace handles; any other control character sends its rows through json.dumps.
@@ -52,35 +52,50 @@ def object_rows(names: Sequence[str], columns: Sequence[Column], after: str = ""
     >>> object_rows(["a", "b"], [pa.array([1]), pa.array(["x"])], after="\\n").to_pylist()
     ['{"a":1,"b":"x"}\\n']
     """
-    return concat(*object_members(names, columns), "}" + after)
+    return concat(*object_members(names, columns), "}" + after, null="")
 
 
 def object_members(names: Sequence[str], columns: Sequence[Column]) -> list[Column | str]:
-    """The parts of each row's object up to, not including, its closing ``}``: concatenated, they give
-    ``{"a":1,"b":"x"`` (``{`` alone for no columns), so a caller can append members of its own.
+    """The parts of each row's object up to, not including, its closing ``}``: concatenated with nulls as empty
+    text (``concat(..., null="")``), they give ``{"a":1,"b":"x"`` (``{`` alone for no columns), so a caller can
+    append members of its own.
+
+    >>> parts = object_members(["a", "b"], [pa.array([1, None]), pa.array(["x", None])])
+    >>> concat(*parts, "}", null="").to_pylist()
+    ['{"a":1,"b":"x"}', '{"a":null,"b":null}']
     """
     parts: list[Column | str] = ["{"]
     for index, (name, column) in enumerate(zip(names, columns, strict=True)):
         key = ("," if index else "") + json.dumps(name, ensure_ascii=False) + ":"
         values, self_quoted = _member_values(column)
-        # Otherwise the quotes join the constants around the values (concat merges them): one copy fewer.
-        parts += [key, values] if self_quoted else [key + '"', values, '"']
+        # Quotes a string's values leave to the constants around them (concat merges those): one copy fewer.
+        opening, closing = (key, "") if self_quoted else (key + '"', '"')
+        if values.null_count:
+            # A null value is empty text after a key that says null: no copy of the values to fill them in.
+            valid = pc.is_valid(values)
+            parts += [choose(valid, opening, key + "null"), values]
+            if closing:
+                parts.append(choose(valid, closing, ""))
+        else:
+            parts += [opening, values, closing]
     return parts
 
 
 def _member_values(array: Column) -> tuple[Column, bool]:
-    """A column's values as JSON for an object's members (``null`` for nulls), and whether they carry their own
-    quotes: a string column without nulls and without control characters outside ``_SIMPLE_ESCAPES`` leaves them
-    to the constants around it.
+    """A column's values as JSON for an object's members (nulls where the value is ``null``), and whether they
+    carry their own quotes: dates and times, and strings without control characters outside ``_SIMPLE_ESCAPES``,
+    leave them to the text around them.
     """
     array = cells.decode(array)
+    if cells.is_temporal(array.type) and not pa.types.is_duration(array.type):
+        return cells.temporal_text(array), False  # ISO 8601 text needs no escapes
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        return fill(json_values(array), "null"), True
+        return json_values(array), True
     text = pc.cast(array, TEXT)
     escaped, some_rare = _escaped(text)
-    if not some_rare and not array.null_count:
+    if not some_rare:
         return escaped, False
-    return fill(_quoted(text, escaped, some_rare), "null"), True
+    return _quoted(text, escaped, some_rare), True
 
 
 def json_values(array: Column) -> Column:  # noqa: PLR0911  # one branch per type family
