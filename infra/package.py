@@ -79,7 +79,7 @@ WORKER = Target(
     name="worker",
     packages=("edge", "worker"),
     # No polars: its 170 MB runtime with pyarrow's 139 MB passes Lambda's 250 MB unzipped limit; the worker
-    # then renders text with pyarrow alone (same bytes, slower: docs/performance.md). duckdb (61 MiB) and fsspec
+    # then renders CSV with pyarrow too (same bytes, slower: docs/performance.md). duckdb (61 MiB) and fsspec
     # decode filtered downloads of unsorted files (worker/duckscan.py): 226 MiB in all.
     requirements=("pyarrow", "boto3", "aws-xray-sdk", "isal", "duckdb", "fsspec"),
     platforms=("manylinux2014_aarch64", "manylinux_2_28_aarch64"),

@@ -15,7 +15,6 @@ import pyarrow.compute as pc
 
 from worker.encoders import cells
 from worker.encoders.chunking import TEXT, Column, Text, choose, concat, present_bytes, stream_rows, text_view
-from worker.encoders.frames import SLICE_BYTES, ndjson_renderer
 
 # Escapes a vectorised replace handles; any other control character sends its rows through json.dumps.
 _SIMPLE_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
@@ -31,18 +30,11 @@ def encode_json(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterato
     b'[\\n{"a":1},\\n{"a":null}\\n]'
     """
     names = schema.names
-    fast = ndjson_renderer(schema)
 
     def render(batch: pa.RecordBatch) -> Text:
-        if fast is not None:
-            # A JSON line never holds a raw newline (strings escape it), so each row's \n is its terminator.
-            return fast(batch).replace(b"\n", b",\n")
         return text_view(object_rows(names, batch.columns, after=",\n"))
 
-    slice_bytes = SLICE_BYTES if fast is not None else None
-    return stream_rows(
-        batches, render, head=b"[\n", separator=b",\n", tail=b"\n]", empty=b"[]", slice_bytes=slice_bytes
-    )
+    return stream_rows(batches, render, head=b"[\n", separator=b",\n", tail=b"\n]", empty=b"[]")
 
 
 def object_rows(names: Sequence[str], columns: Sequence[Column], after: str = "") -> Column:

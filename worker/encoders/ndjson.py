@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from worker.encoders.chunking import Text, stream_rows, text_view
-from worker.encoders.frames import SLICE_BYTES, ndjson_renderer
 from worker.encoders.json import object_rows
 
 
@@ -22,9 +21,6 @@ def encode_ndjson(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Itera
     b'{"a":1}\\n{"a":2}\\n'
     """
     names = schema.names
-    fast = ndjson_renderer(schema)
-    if fast is not None:
-        return stream_rows(batches, fast, head=b"", separator=b"", tail=b"", empty=b"", slice_bytes=SLICE_BYTES)
 
     def render(batch: pa.RecordBatch) -> Text:
         return text_view(object_rows(names, batch.columns, after="\n"))
