@@ -26,6 +26,8 @@ from worker.encoders.geojson import geometry_column
 from worker.estimate import estimate_result
 from worker.headers import content_disposition, etag, filename, http_date, matches_if_none_match
 from worker.logging import log_request
+from worker.parallelism import process_at_once
+from worker.prefetch import prefetched_in_order
 from worker.response import Response
 from worker.results import RESULT_REVISION, ResultMeta, ResultStore, result_name, results_from_url
 from worker.scan import ScanPlan, execute, open_parquet, plan_scan
@@ -35,6 +37,9 @@ from worker.tracing import RequestTrace, Tracer, make_tracer, record_edge
 
 # A stored result's name contains the source version: it never changes, so caches may keep it for a year.
 RESULT_MAX_AGE = 31_536_000
+# Two at once (worker/parallelism.py) a gzip'd download's chunks are rendered on their own thread while the caller's
+# compresses the ones before, at most this far ahead.
+GZIP_AHEAD_BYTES = 4 * 1024 * 1024
 Opened = tuple[ReadableSource, pq.ParquetFile, ScanPlan]
 
 
@@ -160,6 +165,8 @@ class App:
         batches = traced_iter(trace, "scan", execute(parquet, plan, job.request))
         chunks = traced_iter(trace, "encode", job.spec.encoder(plan.output_schema, batches))
         if job.encoding == "gzip":
+            if process_at_once() > 1:
+                chunks = _rendered_ahead(chunks)
             chunks = gzip_chunks(chunks, self.settings.gzip_level)
         return annotated(chunks, trace, plan, readable)
 
@@ -221,6 +228,12 @@ class App:
     def _problem(self, error: Problem) -> Response:
         headers = {name.lower(): value for name, value in problem_headers(error, self.settings.error_max_age)}
         return Response(error.status, headers, [problem_body(error)])
+
+
+def _rendered_ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks`` encoded on a thread of their own, up to :data:`GZIP_AHEAD_BYTES` ahead of the compressor, so the
+    next chunks are rendered while these are compressed (ISA-L and the encoders' kernels release the GIL)."""
+    return prefetched_in_order([lambda: chunks], window=1, budget=GZIP_AHEAD_BYTES, cost=len)
 
 
 def _not_modified(headers: Mapping[str, str]) -> Response:

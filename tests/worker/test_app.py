@@ -1,13 +1,18 @@
-"""The worker's HTTP handler: what decides the ETag."""
+"""The worker's HTTP handler: what decides the ETag, and a gzip download's bytes."""
 
 from __future__ import annotations
 
+import gzip
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dataset_downloads.sample import SAMPLES, scaled, write_samples
+from worker import app as app_module
 from worker.app import App
+from worker.compress import gzip_chunks
 from worker.config import WorkerSettings
 from worker.tracing import NullTracer
 
@@ -65,3 +70,40 @@ def test_if_none_match_star_answers_only_a_valid_request(folder: Path, query: st
 
 def test_a_stale_tag_gets_the_download(folder: Path) -> None:
     assert _get(folder, "limit=3", **{"if-none-match": '"not-this-one"'}) == 200
+
+
+def _body(folder: Path, accept: str) -> bytes:
+    app = App(WorkerSettings(source=str(folder)), tracer=NullTracer())
+    event = {
+        "rawPath": "/tree.csv",
+        "rawQueryString": "",
+        "headers": {"accept-encoding": accept},
+        "requestContext": {"http": {"method": "GET"}},
+    }
+    response = app.handle(event)
+    assert response.status == 200
+    return b"".join(response.body)
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+def test_a_gzip_download_is_the_identity_download_compressed_in_one_piece(
+    folder: Path, at_once: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two at once the chunks are rendered on a thread ahead of the compressor: the same bytes as one at a time.
+    monkeypatch.setattr(app_module, "process_at_once", lambda: at_once)
+    identity = _body(folder, "identity")
+    gzipped = _body(folder, "gzip")
+    assert b"".join(gzip_chunks([identity])) == gzipped
+    assert gzip.decompress(gzipped) == identity
+
+
+def test_chunks_rendered_ahead_come_in_order_from_another_thread() -> None:
+    threads: list[int] = []
+
+    def chunks() -> Iterator[bytes]:
+        for number in range(5):
+            threads.append(threading.get_ident())
+            yield bytes([number]) * 1000
+
+    assert list(app_module._rendered_ahead(chunks())) == [bytes([number]) * 1000 for number in range(5)]
+    assert threading.get_ident() not in threads
