@@ -81,6 +81,39 @@ def _polygons(rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray) -> Any
     return _join("POLYGON ((", rings, "))")
 
 
+def boundary_like(table: pa.Table, seed: int = 7) -> pa.Table:
+    """``table`` with each polygon's vertices replaced by an ordered walk of 2-30 m steps from the row's point, the
+    vertex counts kept: consecutive vertices of a surveyed boundary share their leading digits, which the dataset's
+    random vertices around a centre do not. An assumption about real boundaries, to see how much the compression
+    ratio depends on it (``benchmarks/compression.py --boundary-like``), not data.
+    """
+    rng = np.random.default_rng(seed)
+    geometry = table["geometry"].combine_chunks()
+    rows = np.flatnonzero(np.asarray(pc.is_valid(geometry)))
+    count: Any = pc.count_substring  # the stubs know only the concrete string array classes
+    counts = np.asarray(count(geometry.take(rows), ", ")) + 1
+    point = pc.extract_regex(table["point"].combine_chunks().take(rows), r"POINT \((?P<x>\S+) (?P<y>\S+)\)")
+    owner = np.repeat(np.arange(len(rows)), counts)
+    step = rng.uniform(0.00002, 0.0003, size=owner.size)
+    angle = _within(rng.normal(0, 0.3, size=owner.size) + 2 * np.pi / counts[owner], counts)
+    xs = np.asarray(pc.cast(point.field("x"), pa.float64()))[owner] + _within(step * np.cos(angle), counts)
+    ys = np.asarray(pc.cast(point.field("y"), pa.float64()))[owner] + _within(step * np.sin(angle), counts)
+    pairs = _join(_text(np.round(xs, 6)), " ", _text(np.round(ys, 6)))
+    offsets: Any = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    rings: Any = pc.binary_join(pa.ListArray.from_arrays(offsets, pairs), ", ")
+    walked = geometry.to_numpy(zero_copy_only=False).astype(object)
+    walked[rows] = _join("POLYGON ((", rings, "))").to_numpy(zero_copy_only=False)
+    index = table.schema.get_field_index("geometry")
+    return table.set_column(index, table.schema.field(index), pa.array(walked, table.schema.field(index).type))
+
+
+def _within(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Running sums of ``values`` restarting at every group of ``counts`` consecutive values."""
+    total = np.cumsum(values)
+    starts = np.cumsum(counts) - counts
+    return np.asarray(total - np.repeat(np.where(starts > 0, total[starts - 1], 0.0), counts))
+
+
 def _chunk(rng: np.random.Generator, start: int, n: int) -> pa.RecordBatch:
     """Rows ``start .. start+n`` of the dataset."""
     entity = np.arange(start, start + n, dtype=np.int64) + 44_000_000

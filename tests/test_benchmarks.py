@@ -76,3 +76,32 @@ def test_the_harness_docstring_examples_run() -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "engines.median_run" in done.stdout  # the example was found and run
+
+
+def test_boundary_like_polygons_walk_from_the_point_with_the_same_vertex_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    import pyarrow as pa
+
+    path = Path(__file__).parent.parent / "benchmarks" / "_dataset.py"
+    spec = importlib.util.spec_from_file_location("bench_dataset", path)
+    assert spec is not None
+    assert spec.loader is not None
+    dataset = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, dataset)  # its dataclasses look their module up there
+    spec.loader.exec_module(dataset)
+    polygons = ["POLYGON ((1 2, 3 4, 5 6))", None, "POLYGON ((0 0, 9 9, 8 8, 7 7, 6 6))"]
+    points = ["POINT (-1.5 52.25)", "POINT (0 0)", "POINT (0.125 51.5)"]
+    table = pa.table({"geometry": pa.array(polygons, pa.string()), "point": pa.array(points, pa.string())})
+    walked = dataset.boundary_like(table)["geometry"].to_pylist()
+    assert walked[1] is None
+    for before, after, start in ((polygons[0], walked[0], (-1.5, 52.25)), (polygons[2], walked[2], (0.125, 51.5))):
+        assert before is not None
+        assert after.startswith("POLYGON ((")
+        assert after.endswith("))")
+        vertices = [tuple(map(float, pair.split())) for pair in after[len("POLYGON ((") : -2].split(", ")]
+        assert len(vertices) == before.count(",") + 1
+        for (x0, y0), (x1, y1) in zip([start, *vertices], vertices, strict=False):
+            assert 0 < ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 < 0.0004  # steps of 2-30 m, rounded to 6 decimals
