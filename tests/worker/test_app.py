@@ -14,6 +14,7 @@ from worker import app as app_module
 from worker.app import App
 from worker.compress import gzip_chunks
 from worker.config import WorkerSettings
+from worker.response import Response
 from worker.tracing import NullTracer
 
 
@@ -24,15 +25,22 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def _etag(folder: Path, level: int, accept: str) -> str:
+def _response(
+    folder: Path, method: str = "GET", query: str = "", level: int = 1, headers: dict[str, str] | None = None
+) -> Response:
+    """The worker's answer to ``method /tree.csv?query`` with ``headers``, gzip at ``level``."""
     app = App(WorkerSettings(source=str(folder), gzip_level=level), tracer=NullTracer())
     event = {
         "rawPath": "/tree.csv",
-        "rawQueryString": "limit=10",
-        "headers": {"accept-encoding": accept},
-        "requestContext": {"http": {"method": "HEAD"}},
+        "rawQueryString": query,
+        "headers": headers or {},
+        "requestContext": {"http": {"method": method}},
     }
-    response = app.handle(event)
+    return app.handle(event)
+
+
+def _etag(folder: Path, level: int, accept: str) -> str:
+    response = _response(folder, "HEAD", "limit=10", level, {"accept-encoding": accept})
     assert response.status == 200
     return response.headers["etag"]
 
@@ -47,14 +55,7 @@ def test_the_gzip_level_does_not_change_an_identity_etag(folder: Path) -> None:
 
 
 def _get(folder: Path, query: str, **headers: str) -> int:
-    app = App(WorkerSettings(source=str(folder)), tracer=NullTracer())
-    event = {
-        "rawPath": "/tree.csv",
-        "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {"http": {"method": "GET"}},
-    }
-    return app.handle(event).status
+    return _response(folder, query=query, headers=headers).status
 
 
 @pytest.mark.parametrize(
@@ -73,14 +74,7 @@ def test_a_stale_tag_gets_the_download(folder: Path) -> None:
 
 
 def _body(folder: Path, accept: str) -> bytes:
-    app = App(WorkerSettings(source=str(folder)), tracer=NullTracer())
-    event = {
-        "rawPath": "/tree.csv",
-        "rawQueryString": "",
-        "headers": {"accept-encoding": accept},
-        "requestContext": {"http": {"method": "GET"}},
-    }
-    response = app.handle(event)
+    response = _response(folder, headers={"accept-encoding": accept})
     assert response.status == 200
     return b"".join(response.body)
 
