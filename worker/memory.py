@@ -40,15 +40,15 @@ KEEP_FREE_BYTES = 2 * MMAP_THRESHOLD_BYTES
 RESERVE_PIECE_BYTES = 16 * MIB  # under the mmap threshold: every piece comes from the heap
 
 
-def _glibc(name: str, argtypes: list[Any]) -> Callable[..., int] | None:
+def _glibc(name: str, argtypes: list[Any], restype: Any = ctypes.c_int) -> Callable[..., Any] | None:
     try:
         # The process's own C library: glibc's allocator, if it has one.
         function: Any = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError, TypeError):  # TypeError: Windows cannot load "no library"
         return None
     function.argtypes = argtypes
-    function.restype = ctypes.c_int
-    return cast(Callable[..., int], function)
+    function.restype = restype
+    return cast(Callable[..., Any], function)
 
 
 @functools.cache
@@ -101,20 +101,19 @@ def reserve(nbytes: int) -> int:
     from now on. Returns the bytes touched: 0 without glibc.
     """
     mallopt = _mallopt()
-    if mallopt is None or nbytes <= 0:
+    malloc = _glibc("malloc", [ctypes.c_size_t], ctypes.c_void_p)
+    free = _glibc("free", [ctypes.c_void_p], None)
+    if mallopt is None or malloc is None or free is None or nbytes <= 0:
         return 0
-    libc: Any = ctypes.CDLL(None)
-    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
-    libc.free.restype, libc.free.argtypes = None, [ctypes.c_void_p]
     mallopt(M_TRIM_THRESHOLD, nbytes + KEEP_FREE_BYTES)  # more than the reserve: freeing it must not trim it
-    pieces = [libc.malloc(RESERVE_PIECE_BYTES) for _ in range(-(-nbytes // RESERVE_PIECE_BYTES))]
+    pieces = [malloc(RESERVE_PIECE_BYTES) for _ in range(-(-nbytes // RESERVE_PIECE_BYTES))]
     touched = 0
     for piece in pieces:
         if piece:
             ctypes.memset(piece, 0, RESERVE_PIECE_BYTES)
             touched += RESERVE_PIECE_BYTES
     for piece in pieces:
-        libc.free(piece)  # free(NULL) does nothing
+        free(piece)  # free(NULL) does nothing
     return touched
 
 
